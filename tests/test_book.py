@@ -1,0 +1,93 @@
+"""The course sources are complete, and the book builds with warnings as errors."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("lessons", "exercises", "solutions")
+SOURCES = [p for folder in FOLDERS for p in sorted((ROOT / folder).glob("*.md"))]
+BOOK_OUT = ROOT / "_build" / "test-book"
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def softmax_calls(source):
+    """The argument lists of every softmax/log_softmax/Softmax call in a code string."""
+    for match in re.finditer(r"[sS]oftmax\(", source):
+        depth, start = 1, match.end()
+        for end in range(start, len(source)):
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            if depth == 0:
+                yield source[start:end]
+                break
+
+
+def test_softmax_check_catches_missing_dim():
+    assert list(softmax_calls("torch.softmax(f(x), dim=1) + nn.Softmax()")) == ["f(x), dim=1", ""]
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = set(toc_files())
+    for path in SOURCES:
+        assert f"{path.parent.name}/{path.stem}" in listed, f"{path} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[f"{p.parent.name}/{p.name}" for p in SOURCES])
+def test_notebook_follows_course_conventions(path):
+    text = path.read_text()
+    notebook = jupytext.read(path)
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert notebook.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "dlps.show_setup(" in code[0].source, "first code cell must report profile and device"
+    assert all(not c.get("outputs") for c in code), "outputs must not be committed"
+    assert "Variable(" not in text and "pretrained=True" not in text and "set_calculator" not in text
+    for cell in code:
+        for call in softmax_calls(cell.source):
+            assert "dim" in call, f"softmax needs an explicit dim: {call}"
+    if path.parent.name != "exercises":
+        hidden = [c for c in code if "remove-cell" in c.metadata.get("tags", [])
+                  and "assert" in c.source]
+        assert hidden, "needs hidden assertion cells tagged remove-cell"
+    if path.parent.name == "lessons":
+        assert ":::{admonition} Overview" in text and "**Questions**" in text
+        assert "**Objectives**" in text and ":::{admonition} Keypoints" in text
+        assert len(hidden) >= 3
+
+
+def test_book_builds_with_warnings_as_errors():
+    """Build the executed book (smoke profile in the test suite) with -W: any warning fails."""
+    shutil.rmtree(BOOK_OUT, ignore_errors=True)
+    jb = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(BOOK_OUT), "--warningiserror",
+         "--nitpick", "--keep-going"],
+        capture_output=True, text=True)
+    log = result.stdout[-6000:] + result.stderr[-6000:]
+    assert result.returncode == 0, log
+    html = BOOK_OUT / "_build" / "html"
+    lesson = (html / "lessons" / "01_tensors_autograd.html").read_text()
+    assert "Traceback" not in lesson and "NameError" not in lesson
+    assert lesson.count('class="math') >= 5, "equations missing"
+    plots = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', lesson)
+    assert len(plots) >= 4, "plots missing from the lesson page"
+    if shutil.which("dot"):
+        graphs = re.findall(r'<img[^>]+src="[^"]*_images/[^"]+\.svg"', lesson)
+        assert len(graphs) >= 2, "torchviz graphs missing"
+    else:
+        assert "Graphviz's `dot` program is not installed" in lesson
+    for exercise in (html / "exercises").glob("*.html"):
+        assert "solution" in exercise.read_text().lower()   # links to its worked answers

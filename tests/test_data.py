@@ -1,0 +1,224 @@
+"""Tests of the course data layer: locations, mirrors, checksums, offline errors, partial files."""
+
+import functools
+import hashlib
+import http.server
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from dlps import data
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = b"temperature,pressure\n300,1.0\n"
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """An empty data directory, no mirrors, no web mirror."""
+    for name in (data.DATA_ENV, data.MIRROR_ENV, data.MIRROR_URL_ENV, data.OFFLINE_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def toy_entry(monkeypatch):
+    """A small registry entry whose checksum we know, served from an unreachable URL."""
+    entry = data.DataFile("toy", "toy/measurements.csv", len(CONTENT),
+                          ("http://192.0.2.1/measurements.csv",), "a toy file for the tests",
+                          sha256=hashlib.sha256(CONTENT).hexdigest())
+    monkeypatch.setitem(data.REGISTRY, entry.relpath, entry)
+    monkeypatch.setitem(data.DATASETS, "toy", [entry.relpath])
+    return entry
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make every attempt to open a network connection fail, as on an offline laptop."""
+    def refuse(*args, **kwargs):
+        raise OSError("network is unreachable (blocked by the test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture
+def web_mirror(tmp_path):
+    """A local HTTP server (127.0.0.1 only) that serves tmp_path/www."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield www, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def leftovers(folder: Path):
+    return sorted(p.name for p in folder.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def test_data_dir_from_environment(clean_env):
+    assert data.data_dir() == clean_env.resolve()
+    assert clean_env.is_dir()
+
+
+def test_data_dir_defaults_to_checkout_data_folder(monkeypatch):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.data_dir() == (ROOT / "data").resolve()
+    # ...and the checkout ignores it, so downloaded data can never be committed.
+    ignored = subprocess.run(["git", "check-ignore", "-q", "data/MNIST/raw/x.gz"], cwd=ROOT)
+    assert ignored.returncode == 0
+
+
+def test_registry_has_every_course_dataset():
+    assert set(data.DATASETS) == {"mnist", "fashion_mnist", "wine_quality", "california_housing",
+                                  "cifar10", "resnet18_weights"}
+    for entry in data.REGISTRY.values():
+        assert entry.sha256 or entry.md5
+        assert entry.size and entry.source
+    assert data.REGISTRY["cifar-10-python.tar.gz"].md5 == "c58f30108f718f92721af3b95e74349a"
+    weights = data.REGISTRY["torch/hub/checkpoints/resnet18-f37072fd.pth"]
+    assert weights.size == 46830571 and weights.sha256.startswith("f37072fd")
+
+
+def test_offline_error_names_file_place_and_source(clean_env, toy_entry, monkeypatch):
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch(toy_entry.relpath)
+    message = str(err.value)
+    assert "toy/measurements.csv" in message                         # which file
+    assert str(clean_env.resolve() / "toy" / "measurements.csv") in message  # where to put it
+    assert "http://192.0.2.1/measurements.csv" in message           # where it comes from
+    assert leftovers(clean_env) == []
+
+
+def test_no_network_gives_the_same_clear_error(clean_env, toy_entry, no_network):
+    with pytest.raises(data.DataUnavailableError, match="download from http://192.0.2.1"):
+        data.fetch(toy_entry.relpath)
+    assert leftovers(clean_env) == []
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "wine_quality", "california_housing", "cifar10",
+                                     "resnet18_weights"])
+def test_real_datasets_fail_clearly_offline_with_empty_data_dir(clean_env, no_network, dataset):
+    with pytest.raises(data.DataUnavailableError, match="Put a copy at"):
+        data.fetch_dataset(dataset)
+
+
+def test_mirror_is_linked_and_left_untouched(clean_env, toy_entry, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    original = mirror / "toy" / "measurements.csv"
+    original.write_bytes(CONTENT)
+    original.chmod(stat.S_IREAD)
+    (mirror / "toy").chmod(stat.S_IREAD | stat.S_IEXEC)      # read-only, like ../shared
+    monkeypatch.setenv(data.MIRROR_ENV, f"{tmp_path / 'elsewhere'}{os.pathsep}{mirror}")
+    try:
+        path = data.fetch(toy_entry.relpath)
+        assert path == clean_env.resolve() / toy_entry.relpath
+        assert path.read_bytes() == CONTENT
+        assert sorted(p.name for p in (mirror / "toy").iterdir()) == ["measurements.csv"]
+        assert data.fetch(toy_entry.relpath) == path      # second call: already staged
+    finally:
+        (mirror / "toy").chmod(stat.S_IRWXU)
+
+
+def test_corrupt_mirror_file_is_refused(clean_env, toy_entry, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "measurements.csv").write_bytes(CONTENT.replace(b"300", b"301"))
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    with pytest.raises(data.ChecksumError, match="should have"):
+        data.fetch(toy_entry.relpath)
+    assert leftovers(clean_env) == []
+
+
+def test_corrupt_file_in_data_dir_is_refused(clean_env, toy_entry):
+    target = clean_env / toy_entry.relpath
+    target.parent.mkdir(parents=True)
+    target.write_bytes(CONTENT[:-2] + b"9\n")   # same size, different bytes
+    with pytest.raises(data.ChecksumError, match="sha256"):
+        data.fetch(toy_entry.relpath)
+
+
+def test_download_from_web_mirror_is_verified(clean_env, toy_entry, web_mirror, monkeypatch):
+    www, url = web_mirror
+    (www / "toy").mkdir()
+    (www / "toy" / "measurements.csv").write_bytes(CONTENT)
+    monkeypatch.setenv(data.MIRROR_URL_ENV, url)
+    path = data.fetch(toy_entry.relpath)
+    assert path.read_bytes() == CONTENT
+    assert leftovers(clean_env) == ["measurements.csv"]
+
+
+def test_bad_download_leaves_no_partial_file(clean_env, toy_entry, web_mirror, monkeypatch):
+    www, url = web_mirror
+    (www / "toy").mkdir()
+    (www / "toy" / "measurements.csv").write_bytes(CONTENT[:10])   # truncated copy
+    monkeypatch.setenv(data.MIRROR_URL_ENV, url)
+    with pytest.raises(data.ChecksumError):
+        data.fetch(toy_entry.relpath)
+    assert leftovers(clean_env) == []
+
+
+def test_interrupted_download_leaves_no_partial_file(clean_env, toy_entry, monkeypatch):
+    import pooch
+
+    def write_half_then_fail(url, known_hash, fname, path, progressbar):
+        Path(path, fname).write_bytes(CONTENT[:5])
+        raise ConnectionError("connection reset (simulated)")
+
+    monkeypatch.setattr(pooch, "retrieve", write_half_then_fail)
+    with pytest.raises(data.DataUnavailableError, match="ConnectionError"):
+        data.fetch(toy_entry.relpath)
+    assert leftovers(clean_env) == []
+
+
+def test_stage_command_reports_and_fails_on_missing(clean_env, toy_entry, tmp_path, monkeypatch,
+                                                    capsys):
+    from dlps.__main__ import main
+
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "measurements.csv").write_bytes(CONTENT)
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    assert main(["stage", "toy"]) == 0
+    assert "1 of 1 files ready" in capsys.readouterr().out
+    assert main(["stage", "toy", "wine_quality"]) == 1    # wine is not in this mirror
+    out = capsys.readouterr().out
+    assert "winequality-red.csv" in out and "is missing" in out
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs the shared offline dataset folder")
+def test_shared_folder_serves_every_offline_dataset(clean_env, monkeypatch, no_network):
+    """The course's real data, read from the read-only shared folder, verifies and loads."""
+    import pandas as pd
+    import torchvision
+    from sklearn.datasets import fetch_california_housing
+
+    monkeypatch.setenv(data.MIRROR_ENV, str(SHARED))
+    red = pd.read_csv(data.fetch("wine-quality/winequality-red.csv"), sep=";")
+    white = pd.read_csv(data.fetch("wine-quality/winequality-white.csv"), sep=";")
+    assert (len(red), len(white)) == (1599, 4898)
+    housing = fetch_california_housing(data_home=data.california_housing_home(),
+                                       download_if_missing=False)
+    assert housing.data.shape == (20640, 8)
+    for name, cls in [("mnist", torchvision.datasets.MNIST),
+                      ("fashion_mnist", torchvision.datasets.FashionMNIST)]:
+        test_set = cls(root=data.fetch_dataset(name), train=False, download=True)
+        assert len(test_set) == 10000
+    assert leftovers(SHARED / "MNIST") == sorted(
+        p.name for p in (SHARED / "MNIST" / "raw").iterdir())   # nothing unpacked into the mirror
