@@ -23,7 +23,8 @@ SHARED = ROOT.parent / "shared" / "datasets"
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     """An empty data directory, no mirrors, no web mirror."""
-    for name in (data.DATA_ENV, data.MIRROR_ENV, data.MIRROR_URL_ENV, data.OFFLINE_ENV):
+    for name in (data.DATA_ENV, data.MIRROR_ENV, data.MIRROR_URL_ENV, data.OFFLINE_ENV,
+                 data.FIXTURES_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
     return tmp_path / "data"
@@ -222,3 +223,82 @@ def test_shared_folder_serves_every_offline_dataset(clean_env, monkeypatch, no_n
         assert len(test_set) == 10000
     assert leftovers(SHARED / "MNIST") == sorted(
         p.name for p in (SHARED / "MNIST" / "raw").iterdir())   # nothing unpacked into the mirror
+
+
+@pytest.fixture(scope="module")
+def fixture_index(tmp_path_factory):
+    sys.path.insert(0, str(ROOT / "tests"))
+    import make_fixtures
+
+    return make_fixtures.main(tmp_path_factory.mktemp("fixtures"))
+
+
+def test_fixture_fills_in_only_inside_a_test_data_folder(clean_env, fixture_index, monkeypatch,
+                                                         capsys):
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    monkeypatch.setenv(data.FIXTURES_ENV, str(fixture_index))
+    images, labels = data.load_cifar10(train=True)
+    assert "TEST FIXTURE in use for cifar-10-python.tar.gz" in capsys.readouterr().out
+    assert images.dtype == torch_uint8() and images.shape == (500, 3, 32, 32)
+    assert labels.shape == (500,) and int(labels.max()) < 10
+    assert data.is_fixture("cifar-10-python.tar.gz")
+    test_images, _ = data.load_cifar10(train=False)
+    assert test_images.shape == (100, 3, 32, 32)
+
+    # Outside the test harness the same staged file is rejected: it is not the real CIFAR-10.
+    monkeypatch.delenv(data.FIXTURES_ENV)
+    assert not data.is_fixture("cifar-10-python.tar.gz")
+    with pytest.raises(data.ChecksumError):
+        data.fetch("cifar-10-python.tar.gz")
+
+
+def test_fixture_never_enters_the_real_data_folder(clean_env, fixture_index, monkeypatch):
+    monkeypatch.delenv(data.DATA_ENV)        # the checkout's own data/ folder
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    monkeypatch.setenv(data.FIXTURES_ENV, str(fixture_index))
+    monkeypatch.setenv(data.MIRROR_ENV, str(clean_env / "empty"))
+    if (ROOT / "data" / "cifar-10-python.tar.gz").exists():
+        pytest.skip("a real CIFAR-10 tarball is present in data/")
+    with pytest.raises(RuntimeError, match="must never enter a real data directory"):
+        data.fetch("cifar-10-python.tar.gz")
+    assert not (ROOT / "data" / "cifar-10-python.tar.gz").exists()
+
+
+def test_resnet18_fixture_loads_through_torchvision_weights_api(clean_env, fixture_index,
+                                                                monkeypatch):
+    import torchvision
+
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    monkeypatch.setenv(data.FIXTURES_ENV, str(fixture_index))
+    monkeypatch.delenv("TORCH_HOME", raising=False)
+    home = data.torch_home()
+    assert os.environ["TORCH_HOME"] == str(home)
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    model = torchvision.models.resnet18(weights=weights)   # read from TORCH_HOME, no network
+    assert model.fc.out_features == 1000
+
+
+def test_cifar_array_copy_is_checksummed(clean_env, monkeypatch, tmp_path):
+    import numpy as np
+
+    folder = tmp_path / "mirror" / data.CIFAR10_ARRAY_DIR
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    np.save(folder / "test_images.npy", rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8))
+    np.save(folder / "test_labels.npy", rng.integers(0, 10, 7))
+    sums = [f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}"
+            for n in ("test_images.npy", "test_labels.npy")]
+    (folder / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "mirror"))
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    images, labels = data.load_cifar10(train=False)
+    assert images.shape == (7, 3, 32, 32) and labels.shape == (7,)
+    np.save(folder / "test_labels.npy", rng.integers(0, 10, 7))      # tampered copy
+    with pytest.raises(data.ChecksumError):
+        data.load_cifar10(train=False)
+
+
+def torch_uint8():
+    import torch
+
+    return torch.uint8
