@@ -1,26 +1,20 @@
 # Deep Learning for the Physical Sciences -- build and test entry points.
-#   make book    build the executed HTML book into _build/html (profile: $DLPS_PROFILE or default)
-#   make test    unit tests + every notebook under nbval + book build check (smoke profile)
-#   make stage   fetch and verify every dataset into $DLPS_DATA (offline workshop preparation)
-# Each target creates or updates the virtual environment .venv from requirements.txt first.
+#   make book          build the executed HTML book (profile: $DLPS_PROFILE, else the default)
+#   make test          unit tests, every notebook under nbval, exercises, book build, browser
+#   make notebooks     export stripped .ipynb copies for Colab/Binder into _build/notebooks
+#   make workshop-kit  fetch + verify every dataset and weight file, pack an offline kit in dist/
+#   make stage         fetch + verify every dataset into $DLPS_DATA
+# Every target first creates or updates the virtual environment .venv from requirements.txt.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-
 MATHJAX := _build/mathjax/mathjax/tex-chtml.js
 
-.PHONY: book test stage exercises env clean
+.PHONY: book test notebooks workshop-kit stage exercises env clean
 
 env: $(STAMP)
-
-# MathJax is served from the book itself (no CDN), so equations render offline. npm fetches it.
-$(MATHJAX):
-	@command -v npm >/dev/null || { echo "npm (Node.js) is needed to fetch MathJax for offline equations"; exit 1; }
-	npm install --no-save --no-audit --no-fund --silent --prefix _build/npm mathjax@3.2.2
-	rm -rf _build/mathjax && mkdir -p _build/mathjax
-	cp -r _build/npm/node_modules/mathjax/es5 _build/mathjax/mathjax
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,28 +24,56 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip check
 	touch $@
 
+# MathJax is served from the book itself (no CDN), so equations render offline. npm fetches it.
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed to fetch MathJax for offline equations"; exit 1; }
+	npm install --no-save --no-audit --no-fund --silent --prefix _build/npm mathjax@3.2.2
+	rm -rf _build/mathjax && mkdir -p _build/mathjax
+	cp -r _build/npm/node_modules/mathjax/es5 _build/mathjax/mathjax
+
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
 
+# Each profile keeps its own execution cache and run records, so a book built in one profile
+# never shows outputs cached from another. _build/html links to the latest build.
 book: $(STAMP) $(MATHJAX)
 	$(PY) tools/make_exercises.py --check
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
-	@echo "Book written to _build/html/index.html"
+	@profile=$$($(PY) -c "import dlps; print(dlps.get_profile())") && \
+	out=_build/book-$$profile && \
+	echo "Building the book in the '$$profile' profile into $$out" && \
+	DLPS_RUN_LOG=$(CURDIR)/$$out/runs $(VENV)/bin/jupyter-book build . --path-output $$out \
+		--warningiserror --nitpick --keep-going && \
+	ln -sfn book-$$profile/_build/html _build/html && \
+	echo "Book written to _build/html/index.html"
+
+notebooks: $(STAMP)
+	rm -rf _build/notebooks
+	$(PY) tools/export_notebooks.py _build/notebooks
+
+# The kit holds every registry file, verified; the command fails if any file cannot be had.
+KIT := _build/workshop-kit/dlps-data
+workshop-kit: $(STAMP)
+	rm -rf _build/workshop-kit && mkdir -p $(KIT) dist
+	DLPS_DATA=$(CURDIR)/$(KIT) $(PY) -m dlps stage
+	$(PY) -m dlps kit-readme $(KIT)
+	tar -C _build/workshop-kit -chf dist/dlps-workshop-kit.tar dlps-data
+	@echo "Kit written to dist/dlps-workshop-kit.tar"
+
+stage: $(STAMP)
+	$(PY) -m dlps stage
 
 # Tests use their own data folder (_build/test-data): files come, checksum-verified, from data/
 # and $$DLPS_MIRROR; stand-ins from tests/make_fixtures.py fill in only what cannot be had.
 TEST_ENV = DLPS_PROFILE=smoke TQDM_DISABLE=1 DLPS_DATA=$(CURDIR)/_build/test-data \
 	DLPS_MIRROR="$(CURDIR)/data$(if $(DLPS_MIRROR),:$(DLPS_MIRROR))" \
-	DLPS_TEST_FIXTURES=$(CURDIR)/_build/test-fixtures/fixtures.json
+	DLPS_TEST_FIXTURES=$(CURDIR)/_build/test-fixtures/fixtures.json \
+	DLPS_RUN_LOG=$(CURDIR)/_build/test-runs
 
 test: $(STAMP) $(MATHJAX)
-	rm -rf _build/nbval _build/test-data
+	rm -rf _build/nbval _build/test-data _build/test-runs
 	$(PY) tests/make_fixtures.py _build/test-fixtures > /dev/null
 	$(PY) tools/convert_notebooks.py _build/nbval lessons solutions > /dev/null
 	$(TEST_ENV) $(PY) -m pytest tests _build/nbval --nbval-lax --durations=20
 
-stage: $(STAMP)
-	$(PY) -m dlps stage
-
 clean:
-	rm -rf _build
+	rm -rf _build dist

@@ -7,13 +7,19 @@ names that lesson.  Lessons import it as ``import dlps``.
 * ``dlps.seed_everything()`` -- seeds Python, NumPy and torch   (Lesson 1)
 * ``dlps.get_profile()``     -- 'smoke' / 'laptop' / 'full'    (Lesson 1)
 * ``dlps.by_profile(...)``   -- pick a size for the profile     (Lesson 1)
+* ``dlps.record_run(...)``   -- provenance for the status page  (Lesson 1)
 * ``dlps.data``              -- course data directory and dataset registry
 """
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import random
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,6 +33,7 @@ __all__ = [
     "by_profile",
     "get_device",
     "get_profile",
+    "record_run",
     "seed_everything",
     "show_setup",
 ]
@@ -100,14 +107,66 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA and MPS device
 
 
+#: Environment variable naming the folder where record_run() writes its JSON files.
+RUN_LOG_ENV = "DLPS_RUN_LOG"
+_run_started = None  # perf_counter() value when show_setup() ran in this process
+
+
 def show_setup(seed: int = 0) -> tuple[str, torch.device]:
     """Seed everything, then print and return the profile and device of this run.
 
     Every lesson calls it in its first code cell; Lesson 1 shows the three steps it combines.
+    It also starts the clock that ``record_run`` reads.
     """
+    global _run_started
+    _run_started = time.perf_counter()
     seed_everything(seed)
     profile = get_profile()
     print(f"Profile: {profile}   (set {PROFILE_ENV}=smoke|laptop|full to change it)")
     print(f"torch {torch.__version__}, seed {seed}")
     device = get_device()
     return profile, device
+
+
+def _peak_memory_gb() -> float:
+    """Peak resident memory of this process, in GB (the kernel running the notebook)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e9 if sys.platform == "darwin" else peak * 1024 / 1e9  # bytes vs kB
+
+
+def record_run(notebook: str, metrics: dict) -> Path | None:
+    """Record how this notebook run went, for the book's status page and per-lesson badge.
+
+    Writes ``<notebook>.json`` (e.g. ``lessons/01_tensors_autograd.json``) into
+    ``$DLPS_RUN_LOG`` (the build sets it; default ``_build/runs`` of a course checkout) with the
+    profile, device, torch version, seconds since ``show_setup``, peak memory and the lesson's
+    headline ``metrics``.  Introduced at the end of Lesson 1 ("Where the numbers come from").
+    """
+    folder = os.environ.get(RUN_LOG_ENV)
+    if not folder:
+        root = Path(__file__).resolve().parent.parent
+        if not (root / "_config.yml").is_file():
+            return None  # not in a course checkout (e.g. Colab): nothing to publish
+        folder = root / "_build" / "runs"
+    device = get_device(verbose=False)
+    record = {
+        "notebook": notebook,
+        "profile": get_profile(),
+        "device": device.type,
+        "device_name": (torch.cuda.get_device_name(0) if device.type == "cuda"
+                        else f"{platform.processor() or platform.machine()}, "
+                             f"{torch.get_num_threads()} threads"),
+        "torch": torch.__version__,
+        "seconds": None if _run_started is None else round(time.perf_counter() - _run_started, 1),
+        "peak_memory_gb": round(_peak_memory_gb(), 2),
+        "peak_gpu_memory_gb": (round(torch.cuda.max_memory_allocated() / 1e9, 2)
+                               if device.type == "cuda" else None),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "metrics": {name: float(value) for name, value in metrics.items()},
+    }
+    path = Path(folder) / f"{notebook}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    return path

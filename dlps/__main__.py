@@ -2,6 +2,7 @@
 
     python -m dlps status             # which registry files are present and verified
     python -m dlps stage [DATASET...] # fetch and verify them (all by default)
+    python -m dlps kit-readme DIR     # write the instructions file of a workshop kit
 
 Set DLPS_DATA to choose the folder (e.g. a workshop kit being prepared).
 """
@@ -20,8 +21,14 @@ def main(argv=None) -> int:
     stage = sub.add_parser("stage", help="fetch and verify datasets into the data directory")
     stage.add_argument("datasets", nargs="*", choices=[[], *data.DATASETS], metavar="DATASET",
                        help=f"any of: {', '.join(data.DATASETS)} (default: all)")
+    readme = sub.add_parser("kit-readme", help="write README.txt into a staged workshop kit")
+    readme.add_argument("kit", help="the folder that `stage` filled")
     args = parser.parse_args(argv)
 
+    if args.command == "kit-readme":
+        path = data.write_kit_readme(args.kit)
+        print(f"wrote {path}")
+        return 0
     print(f"Course data directory: {data.data_dir()}")
     if args.command == "status":
         report = {relpath: data.file_status(relpath) for relpath in data.REGISTRY}

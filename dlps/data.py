@@ -49,6 +49,7 @@ __all__ = [
     "is_fixture",
     "load_cifar10",
     "stage_all",
+    "write_kit_readme",
     "torch_home",
 ]
 
@@ -493,3 +494,33 @@ def stage_all(datasets=None) -> dict[str, str]:
             except (DataUnavailableError, ChecksumError) as err:
                 report[relpath] = str(err).splitlines()[0]
     return report
+
+
+def write_kit_readme(kit) -> Path:
+    """Write README.txt into a workshop kit made by ``stage``: contents, checksums, use."""
+    kit = Path(kit)
+    lines = [
+        "Deep Learning for the Physical Sciences: offline workshop kit",
+        "",
+        "Every file below was checked against its published checksum when the kit was made",
+        f"({__name__}.stage_all). Missing files are marked MISSING.",
+        "",
+        "Use it on each participant's machine (no internet needed):",
+        "  1. copy this folder, e.g. to ~/dlps-data (or put it on a shared drive);",
+        f"  2. export {DATA_ENV}=~/dlps-data   (or {MIRROR_ENV}=/shared/dlps-data to keep the kit",
+        "     read-only; files are then linked into a private data folder);",
+        "  3. in the course folder: make env, then .venv/bin/jupyter lab;",
+        "  4. python -m dlps status lists what the course can see.",
+        "",
+        "Contents:",
+    ]
+    for relpath, entry in REGISTRY.items():
+        checksum = f"sha256 {entry.sha256}" if entry.sha256 else f"md5 {entry.md5}"
+        present = (kit / relpath).exists()
+        if not present and entry.dataset == "california_housing":
+            present = (kit / "scikit_learn_data" / Path(relpath).name).exists()
+        lines.append(f"  {relpath}  {checksum}  {'' if present else 'MISSING  '}"
+                     f"from {', '.join(entry.urls) or entry.source}")
+    path = kit / "README.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path

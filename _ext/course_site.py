@@ -1,0 +1,161 @@
+"""Sphinx extension of the course book.
+
+1. Launch buttons: Colab and Binder cannot open MyST markdown, so their links are pointed at the
+   generated .ipynb copies (tools/export_notebooks.py) published on the branch named by
+   ``course_notebooks_branch``.
+2. Provenance: each notebook run leaves a JSON record (``dlps.record_run``) in ``$DLPS_RUN_LOG``.
+   Every page with a record gets a one-line admonition under its title, and the directive
+   ``{course-status}`` renders a table of all records (the book's status page).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------------------- launch links
+def notebook_links(repository_url: str, branch: str, pagename: str) -> dict[str, str]:
+    """Colab and Binder URLs of the generated notebook for ``pagename``."""
+    org_repo = re.sub(r"^https://github\.com/", "", repository_url).strip("/")
+    path = f"{pagename}.ipynb"
+    return {
+        "Colab": f"https://colab.research.google.com/github/{org_repo}/blob/{branch}/{path}",
+        "Binder": f"https://mybinder.org/v2/gh/{org_repo}/{branch}?urlpath=lab/tree/{path}",
+    }
+
+
+def rewrite_launch_links(app, pagename, templatename, context, doctree):
+    options = app.config.html_theme_options
+    links = notebook_links(options.get("repository_url", ""), app.config.course_notebooks_branch,
+                           pagename)
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group["buttons"]:
+            if button.get("text") in links:
+                button["url"] = links[button["text"]]
+
+
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Keep one copy of scripts that extensions registered twice (sphinx-thebe's inline
+    configuration is added twice under Jupyter Book, which redeclares a const in browsers)."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        # Same file or inline body, whatever priority each registration gave it.
+        key = (str(getattr(script, "filename", script) or ""),   # None and "" both mean inline
+               repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"][:] = unique   # in place: it is the builder's own list
+
+
+# ----------------------------------------------------------------------------- provenance
+def run_log() -> Path:
+    return Path(os.environ.get("DLPS_RUN_LOG") or ROOT / "_build" / "runs")
+
+
+def load_records() -> dict[str, dict]:
+    records = {}
+    for path in sorted(run_log().rglob("*.json")):
+        record = json.loads(path.read_text())
+        records[record["notebook"]] = record
+    return records
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def summary(record: dict) -> str:
+    metrics = ", ".join(f"{k} = {_number(v)}" for k, v in record["metrics"].items())
+    seconds = "?" if record["seconds"] is None else f"{record['seconds']:.0f} s"
+    return (f"Outputs on this page come from a run in the '{record['profile']}' profile on "
+            f"{record['device']} ({record['device_name']}), torch {record['torch']}: "
+            f"{seconds}, peak memory {record['peak_memory_gb']:.2f} GB, finished "
+            f"{record['finished']}. Headline results: {metrics}.")
+
+
+class status_placeholder(nodes.General, nodes.Element):
+    pass
+
+
+class CourseStatus(SphinxDirective):
+    """``{course-status}``: the table of every recorded notebook run."""
+
+    def run(self):
+        return [status_placeholder()]
+
+
+def status_table(records: dict[str, dict], order: list[str]) -> nodes.table:
+    headers = ["notebook", "profile", "device", "time (s)", "peak memory (GB)", "headline results"]
+    table = nodes.table(classes=["course-status"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    body = nodes.tbody()
+    group += body
+
+    def row(cells, parent):
+        line = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=str(cell))
+            line += entry
+        parent += line
+
+    row(headers, head)
+    names = [n for n in order if n in records] + sorted(set(records) - set(order))
+    for name in names:
+        record = records[name]
+        link = nodes.paragraph()
+        ref = nodes.reference("", name, internal=True, refuri=f"{name}.html")
+        link += ref
+        metrics = "; ".join(f"{k} = {_number(v)}" for k, v in record["metrics"].items())
+        row([link, record["profile"], f"{record['device']} ({record['device_name']})",
+             "?" if record["seconds"] is None else f"{record['seconds']:.0f}",
+             f"{record['peak_memory_gb']:.2f}", metrics], body)
+    return table
+
+
+def add_provenance(app, doctree, docname):
+    records = load_records()
+    for placeholder in doctree.findall(status_placeholder):
+        if records:
+            order = list(app.env.found_docs)
+            placeholder.replace_self(status_table(records, sorted(order)))
+        else:
+            placeholder.replace_self(nodes.paragraph(
+                text="No notebook runs are recorded in this build."))
+    record = records.get(docname)
+    if record is None:
+        return
+    badge = nodes.admonition(classes=["note", "course-provenance"])
+    badge += nodes.title(text="Provenance")
+    badge += nodes.paragraph(text=summary(record))
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None:
+        title = next(iter(section.findall(nodes.title)))
+        section.insert(section.index(title) + 1, badge)
+
+
+def setup(app):
+    app.add_config_value("course_notebooks_branch", "notebooks", "html")
+    app.add_node(status_placeholder)
+    app.add_directive("course-status", CourseStatus)
+    # After sphinx-book-theme has added its launch buttons (it uses the default priority 500).
+    app.connect("html-page-context", rewrite_launch_links, priority=900)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("doctree-resolved", add_provenance)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
