@@ -73,7 +73,8 @@ test: $(STAMP) $(MATHJAX)
 	rm -rf _build/nbval _build/test-data _build/test-runs
 	$(PY) tests/make_fixtures.py _build/test-fixtures > /dev/null
 	$(PY) tools/convert_notebooks.py _build/nbval lessons solutions > /dev/null
-	$(TEST_ENV) $(PY) -m pytest tests _build/nbval --nbval-lax --durations=20
+	$(TEST_ENV) $(PY) -m pytest tests _build/nbval --nbval-lax --durations=20 \
+		--numprocesses=2 --dist=loadfile
 
 clean:
 	rm -rf _build dist

@@ -1,5 +1,6 @@
 """Shared fixtures: one executed build of the book per test session."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,17 +16,30 @@ HTML = BOOK_OUT / "_build" / "html"
 
 @pytest.fixture(scope="session")
 def built_book():
-    """Build the book once (smoke profile in the test suite) with warnings as errors.
+    """Build the book once per test run (smoke profile in the suite) with warnings as errors.
 
-    Returns the build's exit code and log tail; tests that need the HTML assert on it first.
+    With pytest-xdist several workers may ask for it: a file lock lets the first one build and
+    the others reuse its result.  Returns the exit code and the log tail.
     """
-    shutil.rmtree(BOOK_OUT, ignore_errors=True)
-    env = dict(os.environ, DLPS_RUN_LOG=str(BOOK_OUT / "runs"))
-    jb = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(BOOK_OUT), "--warningiserror",
-         "--nitpick", "--keep-going"], capture_output=True, text=True, env=env)
-    return result.returncode, result.stdout[-6000:] + result.stderr[-6000:]
+    from filelock import FileLock
+
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    BOOK_OUT.parent.mkdir(parents=True, exist_ok=True)
+    result_file = BOOK_OUT.parent / "test-book.result.json"
+    with FileLock(str(BOOK_OUT.parent / "test-book.lock")):
+        if result_file.exists():
+            saved = json.loads(result_file.read_text())
+            if saved["run"] == run_id:
+                return saved["code"], saved["log"]
+        shutil.rmtree(BOOK_OUT, ignore_errors=True)
+        env = dict(os.environ, DLPS_RUN_LOG=str(BOOK_OUT / "runs"))
+        jb = Path(sys.executable).parent / "jupyter-book"
+        result = subprocess.run(
+            [str(jb), "build", str(ROOT), "--path-output", str(BOOK_OUT), "--warningiserror",
+             "--nitpick", "--keep-going"], capture_output=True, text=True, env=env)
+        log = result.stdout[-6000:] + result.stderr[-6000:]
+        result_file.write_text(json.dumps({"run": run_id, "code": result.returncode, "log": log}))
+        return result.returncode, log
 
 
 @pytest.fixture(scope="session")
