@@ -29,7 +29,7 @@ def test_every_solution_has_an_exercise_with_a_gap():
 
 def test_derive_markers():
     source = "\n".join([
-        "---", "jupytext: {}", "---", "# Title",
+        "---", "jupytext: {}", "---", "# Lesson 9 solutions: title",
         "<!-- EXERCISE-ONLY: only in the exercise -->",
         "<!-- BEGIN SOLUTION -->", "answer text", "<!-- END SOLUTION -->",
         ":::{exercise}", ":label: ex-a", "Do it.", ":::",
@@ -42,6 +42,7 @@ def test_derive_markers():
     assert f"    {make_exercises.GAP}" in out           # indentation kept
     assert "setup = 1" in out and "after = 2" in out and "Do it." in out
     assert out.splitlines()[3].startswith("<!-- Generated from x.md")
+    assert "# Lesson 9 exercises: title" in out
 
 
 def test_derive_rejects_unclosed_region():

@@ -14,6 +14,7 @@ Markers in a solution notebook (solutions/NAME.md -> exercises/NAME.md):
   invisible comment on the solution page.
 * ``:label:`` options are dropped from the exercise, so both pages can hold the same
   ``{exercise}`` directive without a duplicate label; solutions point at the labelled one.
+* The page title ``# Lesson N solutions: topic`` becomes ``# Lesson N exercises: topic``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _label = re.compile(r"^\s*:label:")
 def derive(text: str, source_name: str) -> str:
     """Return the exercise version of one solution notebook's text."""
     out: list[str] = []
+    titled = False
     mode = None  # None, "code" or "markdown": which kind of solution region we are inside
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
@@ -64,6 +66,9 @@ def derive(text: str, source_name: str) -> str:
             raise ValueError(f"{source_name}:{number}: END SOLUTION without BEGIN")
         elif _label.match(line):
             continue
+        elif not titled and line.startswith("# "):
+            out.append(line.replace(" solutions:", " exercises:", 1))
+            titled = True
         else:
             out.append(line)
     if mode is not None:
