@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-MATHJAX := _build/mathjax/mathjax/tex-chtml.js
+VENDOR := _build/vendor/.complete
 
 .PHONY: book test notebooks workshop-kit stage exercises env clean
 
@@ -24,19 +24,24 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip check
 	touch $@
 
-# MathJax is served from the book itself (no CDN), so equations render offline. npm fetches it.
-$(MATHJAX):
-	@command -v npm >/dev/null || { echo "npm (Node.js) is needed to fetch MathJax for offline equations"; exit 1; }
-	npm install --no-save --no-audit --no-fund --silent --prefix _build/npm mathjax@3.2.2
-	rm -rf _build/mathjax && mkdir -p _build/mathjax
-	cp -r _build/npm/node_modules/mathjax/es5 _build/mathjax/mathjax
+# MathJax and the Jupyter widget renderer (for progress bars) are served from the book itself,
+# not from a CDN, so pages work offline. npm fetches them once; _config.yml points at the copies.
+$(VENDOR):
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed to fetch MathJax and the widget renderer"; exit 1; }
+	npm install --no-save --no-audit --no-fund --silent --prefix _build/npm \
+		mathjax@3.2.2 @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.4
+	rm -rf _build/vendor && mkdir -p _build/vendor/widgets
+	cp -r _build/npm/node_modules/mathjax/es5 _build/vendor/mathjax
+	cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist/. _build/vendor/widgets/
+	cp _build/npm/node_modules/requirejs/require.js _build/vendor/widgets/require.js
+	touch $@
 
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
 
 # Each profile keeps its own execution cache and run records, so a book built in one profile
 # never shows outputs cached from another. _build/html links to the latest build.
-book: $(STAMP) $(MATHJAX)
+book: $(STAMP) $(VENDOR)
 	$(PY) tools/make_exercises.py --check
 	@profile=$$($(PY) -c "import dlps; print(dlps.get_profile())") && \
 	out=_build/book-$$profile && \
@@ -69,7 +74,7 @@ TEST_ENV = DLPS_PROFILE=smoke TQDM_DISABLE=1 DLPS_DATA=$(CURDIR)/_build/test-dat
 	DLPS_TEST_FIXTURES=$(CURDIR)/_build/test-fixtures/fixtures.json \
 	DLPS_RUN_LOG=$(CURDIR)/_build/test-runs
 
-test: $(STAMP) $(MATHJAX)
+test: $(STAMP) $(VENDOR)
 	rm -rf _build/nbval _build/test-data _build/test-runs
 	$(PY) tests/make_fixtures.py _build/test-fixtures > /dev/null
 	$(PY) tools/convert_notebooks.py _build/nbval lessons solutions > /dev/null

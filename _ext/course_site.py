@@ -58,6 +58,29 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"][:] = unique   # in place: it is the builder's own list
 
 
+def place_widget_fonts(app, exception):
+    """Put the widget renderer's fonts where its stylesheet looks for them.
+
+    The renderer (served from _static/widgets, see Makefile) asks for its icon fonts at
+    ``@jupyter-widgets/html-manager/dist/`` relative to each page, so every folder with pages
+    gets a copy: the fonts then load without a CDN.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    import shutil
+
+    outdir = Path(app.outdir)
+    fonts = [p for p in (outdir / "_static" / "widgets").glob("*")
+             if p.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}]
+    folders = {page.parent for page in outdir.rglob("*.html")
+               if not page.relative_to(outdir).parts[0].startswith("_")}
+    for folder in folders:
+        target = folder / "@jupyter-widgets" / "html-manager" / "dist"
+        target.mkdir(parents=True, exist_ok=True)
+        for font in fonts:
+            shutil.copy2(font, target / font.name)
+
+
 # ----------------------------------------------------------------------------- provenance
 def run_log() -> Path:
     return Path(os.environ.get("DLPS_RUN_LOG") or ROOT / "_build" / "runs")
@@ -158,4 +181,5 @@ def setup(app):
     app.connect("html-page-context", rewrite_launch_links, priority=900)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", add_provenance)
+    app.connect("build-finished", place_widget_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
