@@ -69,7 +69,7 @@ stage: $(STAMP)
 
 # Tests use their own data folder (_build/test-data): files come, checksum-verified, from data/
 # and $$DLPS_MIRROR; stand-ins from tests/make_fixtures.py fill in only what cannot be had.
-TEST_ENV = DLPS_PROFILE=smoke TQDM_DISABLE=1 DLPS_DATA=$(CURDIR)/_build/test-data \
+TEST_ENV = DLPS_PROFILE=smoke TQDM_DISABLE=1 OMP_NUM_THREADS=1 DLPS_DATA=$(CURDIR)/_build/test-data \
 	DLPS_MIRROR="$(CURDIR)/data$(if $(DLPS_MIRROR),:$(DLPS_MIRROR))" \
 	DLPS_TEST_FIXTURES=$(CURDIR)/_build/test-fixtures/fixtures.json \
 	DLPS_RUN_LOG=$(CURDIR)/_build/test-runs
