@@ -74,6 +74,11 @@ def place_widget_fonts(app, exception):
              if p.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}]
     folders = {page.parent for page in outdir.rglob("*.html")
                if not page.relative_to(outdir).parts[0].startswith("_")}
+    # Browsers ask for /favicon.ico on pages without an icon link (Jupyter Book's index.html
+    # redirect); serve the book's icon there too.
+    icon = outdir / "_static" / "favicon.png"
+    if icon.is_file():
+        shutil.copy2(icon, outdir / "favicon.ico")
     for folder in folders:
         target = folder / "@jupyter-widgets" / "html-manager" / "dist"
         target.mkdir(parents=True, exist_ok=True)
