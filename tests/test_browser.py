@@ -42,11 +42,27 @@ def browser():
         instance.close()
 
 
-def page_paths(html):
+def is_redirect(path):
+    return 'http-equiv="refresh"' in path.read_text().lower()
+
+
+def page_paths(html, redirects=False):
     skip = ("_static", "_sources", "_images", "reports")
     return sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
-                  if p.relative_to(html).parts[0] not in skip
-                  and p.name not in ("search.html", "genindex.html"))
+                  if p.relative_to(html).parts[0] not in skip and "@jupyter-widgets" not in p.parts
+                  and p.name not in ("search.html", "genindex.html")
+                  and is_redirect(p) == redirects)
+
+
+def test_redirect_pages_lead_to_a_real_page(html, site, browser):
+    redirects = page_paths(html, redirects=True)
+    assert "index.html" in redirects        # Jupyter Book's landing redirect
+    for path in redirects:
+        page = browser.new_page()
+        page.goto(f"{site}/{path}")
+        page.wait_for_url(f"{site}/intro.html", timeout=10000)
+        assert page.title()
+        page.close()
 
 
 def test_every_page_renders_cleanly_offline(html, site, browser):
