@@ -61,9 +61,12 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 def place_widget_fonts(app, exception):
     """Put the widget renderer's fonts where its stylesheet looks for them.
 
-    The renderer (served from _static/widgets, see Makefile) asks for its icon fonts at
-    ``@jupyter-widgets/html-manager/dist/`` relative to each page, so every folder with pages
-    gets a copy: the fonts then load without a CDN.
+    The renderer (served from _static/widgets, see Makefile) works out where its icon fonts
+    live from the AMD module that happens to load them: ``@jupyter-widgets/base`` and
+    ``@jupyter-widgets/controls`` look in ``@jupyter-widgets/``, the embed module in
+    ``@jupyter-widgets/html-manager/dist/``, both relative to the page. Which one wins depends
+    on load order, so every folder with pages gets a copy in both places: the fonts then load
+    without a CDN.
     """
     if exception is not None or app.builder.format != "html":
         return
@@ -80,10 +83,11 @@ def place_widget_fonts(app, exception):
     if icon.is_file():
         shutil.copy2(icon, outdir / "favicon.ico")
     for folder in folders:
-        target = folder / "@jupyter-widgets" / "html-manager" / "dist"
-        target.mkdir(parents=True, exist_ok=True)
-        for font in fonts:
-            shutil.copy2(font, target / font.name)
+        for target in (folder / "@jupyter-widgets",
+                       folder / "@jupyter-widgets" / "html-manager" / "dist"):
+            target.mkdir(parents=True, exist_ok=True)
+            for font in fonts:
+                shutil.copy2(font, target / font.name)
 
 
 # ----------------------------------------------------------------------------- provenance
