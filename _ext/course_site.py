@@ -154,7 +154,10 @@ def status_table(records: dict[str, dict], order: list[str]) -> nodes.table:
         link = nodes.paragraph()
         ref = nodes.reference("", name, internal=True, refuri=f"{name}.html")
         link += ref
-        metrics = "; ".join(f"{k} = {_number(v)}" for k, v in record["metrics"].items())
+        # One metric per line: a run-on sentence of numbers is hard to scan in a table cell.
+        metrics = nodes.bullet_list(classes=["simple"])
+        for key, value in record["metrics"].items():
+            metrics += nodes.list_item("", nodes.paragraph(text=f"{key} = {_number(value)}"))
         row([link, record["profile"], f"{record['device']} ({record['device_name']})",
              "?" if record["seconds"] is None else f"{record['seconds']:.0f}",
              f"{record['peak_memory_gb']:.2f}", metrics], body)
