@@ -127,8 +127,10 @@ class CourseStatus(SphinxDirective):
         return [status_placeholder()]
 
 
-def status_table(records: dict[str, dict], order: list[str]) -> nodes.table:
-    headers = ["notebook", "profile", "device", "time (s)", "peak memory (GB)", "headline results"]
+def status_table(records: dict[str, dict], order: list[str],
+                 titles: dict[str, str]) -> nodes.table:
+    # Four columns, not six: the book's text column is narrow, and a wide table would scroll.
+    headers = ["page", "profile and device", "time and peak memory", "headline results"]
     table = nodes.table(classes=["course-status"])
     group = nodes.tgroup(cols=len(headers))
     table += group
@@ -152,15 +154,17 @@ def status_table(records: dict[str, dict], order: list[str]) -> nodes.table:
     for name in names:
         record = records[name]
         link = nodes.paragraph()
-        ref = nodes.reference("", name, internal=True, refuri=f"{name}.html")
-        link += ref
+        link += nodes.reference("", titles.get(name, name), internal=True,
+                                refuri=f"{name}.html")
+        seconds = "?" if record["seconds"] is None else f"{record['seconds']:.0f} s"
         # One metric per line: a run-on sentence of numbers is hard to scan in a table cell.
-        metrics = nodes.bullet_list(classes=["simple"])
+        metrics = nodes.line_block()
         for key, value in record["metrics"].items():
-            metrics += nodes.list_item("", nodes.paragraph(text=f"{key} = {_number(value)}"))
-        row([link, record["profile"], f"{record['device']} ({record['device_name']})",
-             "?" if record["seconds"] is None else f"{record['seconds']:.0f}",
-             f"{record['peak_memory_gb']:.2f}", metrics], body)
+            metrics += nodes.line(text=f"{key} = {_number(value)}")
+        row([link,
+             f"{record['profile']}, {record['device']} ({record['device_name']})",
+             f"{seconds}, {record['peak_memory_gb']:.2f} GB",
+             metrics], body)
     return table
 
 
@@ -169,7 +173,8 @@ def add_provenance(app, doctree, docname):
     for placeholder in doctree.findall(status_placeholder):
         if records:
             order = list(app.env.found_docs)
-            placeholder.replace_self(status_table(records, sorted(order)))
+            titles = {name: title.astext() for name, title in app.env.titles.items()}
+            placeholder.replace_self(status_table(records, sorted(order), titles))
         else:
             placeholder.replace_self(nodes.paragraph(
                 text="No notebook runs are recorded in this build."))
