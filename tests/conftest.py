@@ -1,10 +1,15 @@
-"""Shared fixtures: one executed build of the book per test session."""
+"""Shared fixtures and helpers: one executed build of the book per test session, the list of
+its pages, and a local web server."""
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,3 +52,29 @@ def html(built_book):
     code, log = built_book
     assert code == 0, log
     return HTML
+
+
+def book_pages(html: Path) -> list[Path]:
+    """Every reader-facing HTML page of a built book (not Sphinx's index and search pages)."""
+    skip = ("_static", "_sources", "_images", "reports")
+    return [p for p in sorted(html.rglob("*.html"))
+            if p.relative_to(html).parts[0] not in skip and "@jupyter-widgets" not in p.parts
+            and p.name not in ("search.html", "genindex.html")]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port); yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,12 +1,11 @@
 """Open every page of the built book in headless Chromium, as a reader would, with no network."""
 
-import functools
-import http.server
 import os
 import shutil
-import threading
 
 import pytest
+
+from conftest import book_pages, serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -17,19 +16,10 @@ if CHROMIUM is None and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt install chromium)")
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(html):
-    handler = functools.partial(QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(html) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +37,7 @@ def is_redirect(path):
 
 
 def page_paths(html, redirects=False):
-    skip = ("_static", "_sources", "_images", "reports")
-    return sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
-                  if p.relative_to(html).parts[0] not in skip and "@jupyter-widgets" not in p.parts
-                  and p.name not in ("search.html", "genindex.html")
-                  and is_redirect(p) == redirects)
+    return [str(p.relative_to(html)) for p in book_pages(html) if is_redirect(p) == redirects]
 
 
 def test_redirect_pages_lead_to_a_real_page(html, site, browser):

@@ -1,18 +1,16 @@
 """Tests of the course data layer: locations, mirrors, checksums, offline errors, partial files."""
 
-import functools
 import hashlib
-import http.server
 import os
 import socket
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from conftest import serve
 from dlps import data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,23 +49,13 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def web_mirror(tmp_path):
     """A local HTTP server (127.0.0.1 only) that serves tmp_path/www."""
     www = tmp_path / "www"
     www.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(www))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield www, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(www) as url:
+        yield www, url
 
 
 def leftovers(folder: Path):

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import book_pages
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import export_notebooks  # noqa: E402
@@ -35,12 +37,6 @@ def tags(path: Path, name: str):
     parser = Tags()
     parser.feed(path.read_text())
     return [attrs for tag, attrs in parser.tags if tag == name]
-
-
-def pages(html: Path):
-    skip = ("_static", "_sources", "_images", "reports", "genindex", "search")
-    return [p for p in sorted(html.rglob("*.html")) if not p.relative_to(html).parts[0] in skip
-            and not p.name.startswith(skip)]
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +92,7 @@ def test_status_page_and_provenance_badges_come_from_run_records(html):
 
 
 def test_every_image_loads_has_alt_text_and_an_opaque_background(html):
-    for page in pages(html):
+    for page in book_pages(html):
         for img in tags(page, "img"):
             src = img.get("src", "")
             if src.startswith("data:") or "logo" in src:
@@ -111,7 +107,7 @@ def test_every_image_loads_has_alt_text_and_an_opaque_background(html):
 
 
 def test_internal_links_resolve(html):
-    for page in pages(html):
+    for page in book_pages(html):
         for a in tags(page, "a"):
             href = a.get("href", "")
             parsed = urlparse(href)
@@ -122,7 +118,7 @@ def test_internal_links_resolve(html):
 
 
 def test_math_is_served_locally(html):
-    for page in pages(html):
+    for page in book_pages(html):
         scripts = [s.get("src", "") for s in tags(page, "script")]
         assert not any("cdn.jsdelivr" in s or "mathjax" in s and s.startswith("http")
                        for s in scripts), page.name
