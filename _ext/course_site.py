@@ -107,12 +107,15 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _seconds(record: dict) -> str:
+    return "?" if record["seconds"] is None else f"{record['seconds']:.0f} s"
+
+
 def summary(record: dict) -> str:
     metrics = ", ".join(f"{k} = {_number(v)}" for k, v in record["metrics"].items())
-    seconds = "?" if record["seconds"] is None else f"{record['seconds']:.0f} s"
     return (f"Outputs on this page come from a run in the '{record['profile']}' profile on "
             f"{record['device']} ({record['device_name']}), torch {record['torch']}: "
-            f"{seconds}, peak memory {record['peak_memory_gb']:.2f} GB, finished "
+            f"{_seconds(record)}, peak memory {record['peak_memory_gb']:.2f} GB, finished "
             f"{record['finished']}. Headline results: {metrics}.")
 
 
@@ -156,20 +159,24 @@ def status_table(records: dict[str, dict], order: list[str],
         link = nodes.paragraph()
         link += nodes.reference("", titles.get(name, name), internal=True,
                                 refuri=f"{name}.html")
-        seconds = "?" if record["seconds"] is None else f"{record['seconds']:.0f} s"
         # One metric per line: a run-on sentence of numbers is hard to scan in a table cell.
         metrics = nodes.line_block()
         for key, value in record["metrics"].items():
             metrics += nodes.line(text=f"{key} = {_number(value)}")
         row([link,
              f"{record['profile']}, {record['device']} ({record['device_name']})",
-             f"{seconds}, {record['peak_memory_gb']:.2f} GB",
+             f"{_seconds(record)}, {record['peak_memory_gb']:.2f} GB",
              metrics], body)
     return table
 
 
+def read_records(app, env):
+    """Read the run records once per build, after every notebook has executed (reading phase)."""
+    app.course_records = load_records()
+
+
 def add_provenance(app, doctree, docname):
-    records = load_records()
+    records = app.course_records
     for placeholder in doctree.findall(status_placeholder):
         if records:
             order = list(app.env.found_docs)
@@ -197,6 +204,7 @@ def setup(app):
     # After sphinx-book-theme has added its launch buttons (it uses the default priority 500).
     app.connect("html-page-context", rewrite_launch_links, priority=900)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    app.connect("env-updated", read_records)
     app.connect("doctree-resolved", add_provenance)
     app.connect("build-finished", place_widget_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
