@@ -67,19 +67,10 @@ workshop-kit: $(STAMP)
 stage: $(STAMP)
 	$(PY) -m dlps stage
 
-# Tests use their own data folder (_build/test-data): files come, checksum-verified, from data/
-# and $$DLPS_MIRROR; stand-ins from tests/make_fixtures.py fill in only what cannot be had.
-TEST_ENV = DLPS_PROFILE=smoke TQDM_DISABLE=1 OMP_NUM_THREADS=1 DLPS_DATA=$(CURDIR)/_build/test-data \
-	DLPS_MIRROR="$(CURDIR)/data$(if $(DLPS_MIRROR),:$(DLPS_MIRROR))" \
-	DLPS_TEST_FIXTURES=$(CURDIR)/_build/test-fixtures/fixtures.json \
-	DLPS_RUN_LOG=$(CURDIR)/_build/test-runs
-
+# The suite sets up its own environment (tests/conftest.py: smoke profile, test data folder,
+# stand-ins, run log) and options (pyproject.toml), so `make test` is plain `pytest`.
 test: $(STAMP) $(VENDOR)
-	rm -rf _build/nbval _build/test-data _build/test-runs
-	$(PY) tests/make_fixtures.py _build/test-fixtures > /dev/null
-	$(PY) tools/convert_notebooks.py _build/nbval lessons solutions > /dev/null
-	$(TEST_ENV) $(PY) -m pytest tests _build/nbval --nbval-lax --durations=20 \
-		--numprocesses=2 --dist=loadfile
+	$(PY) -m pytest
 
 clean:
 	rm -rf _build dist

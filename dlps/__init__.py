@@ -1,19 +1,22 @@
 """dlps: the small helper package of *Deep Learning for the Physical Sciences*.
 
-Every helper here is first written out by hand in a lesson; the docstring of each one
-names that lesson.  Lessons import it as ``import dlps``.
+Every helper here is first written out by hand in a lesson; the docstring of each one names
+that lesson and section in one fixed form, ``Taught in Lesson N, section "Heading".``, which a
+test checks against the lessons' real headings.  Lessons import it as ``import dlps``.
 
-* ``dlps.get_device()``      -- CUDA -> MPS -> CPU             (Lesson 1)
-* ``dlps.seed_everything()`` -- seeds Python, NumPy and torch   (Lesson 1)
-* ``dlps.get_profile()``     -- 'smoke' / 'laptop' / 'full'    (Lesson 1)
-* ``dlps.by_profile(...)``   -- pick a size for the profile     (Lesson 1)
-* ``dlps.record_run(...)``   -- provenance for the status page  (Lesson 1)
+* ``dlps.get_device()``      -- CUDA -> MPS -> CPU                     (Lesson 1)
+* ``dlps.seed_everything()`` -- seeds Python, NumPy and torch           (Lesson 1)
+* ``dlps.get_profile()``     -- 'smoke' / 'laptop' / 'full'            (Lesson 1)
+* ``dlps.by_profile(...)``   -- pick a size for the profile             (Lesson 1)
+* ``dlps.glue(...)``         -- hand a number to the book's text        (Lesson 1)
+* ``dlps.record_run(...)``   -- provenance for the status page          (Lesson 1)
+* ``dlps.count_parameters``, ``dlps.autocast``, ``dlps.evaluate``, ``dlps.fit``
+                             -- training plumbing                      (Lessons 2 and 4)
 * ``dlps.data``              -- course data directory and dataset registry
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import random
@@ -24,15 +27,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data
+from . import data, runlog
+from .training import amp_dtype, autocast, count_parameters, evaluate, fit, grad_scaler
 
 __all__ = [
     "data",
+    "BOOK_BUILD_ENV",
     "PROFILES",
     "PROFILE_ENV",
+    "amp_dtype",
+    "autocast",
     "by_profile",
+    "count_parameters",
+    "evaluate",
+    "fit",
     "get_device",
     "get_profile",
+    "glue",
+    "grad_scaler",
     "record_run",
     "seed_everything",
     "show_setup",
@@ -52,7 +64,7 @@ def _mps_available() -> bool:
 def get_device(verbose: bool = True) -> torch.device:
     """Return the best available device: CUDA, then Apple's MPS, then the CPU.
 
-    Taught in Lesson 1 ("Choosing a device"), where the same if/elif is written out first.
+    Taught in Lesson 1, section "Choosing a device", where the same if/elif is written out.
     MPS has no float64, so keep model tensors float32 everywhere in the course.
     """
     if torch.cuda.is_available():
@@ -73,7 +85,9 @@ def get_profile() -> str:
     """Return the hardware profile: 'smoke', 'laptop' or 'full'.
 
     Read from the environment variable ``DLPS_PROFILE``; when it is unset the default is
-    'full' on a CUDA machine and 'laptop' otherwise.  Introduced in Lesson 1 ("Profiles").
+    'full' on a CUDA machine and 'laptop' otherwise.  In a notebook, ``%env DLPS_PROFILE=laptop``
+    before the setup cell chooses one (the variable is read at every call).
+    Taught in Lesson 1, section "Choosing a profile".
     """
     value = os.environ.get(PROFILE_ENV, "").strip().lower()
     if not value:
@@ -90,7 +104,7 @@ def by_profile(*, smoke, laptop, full, profile: str | None = None):
     """Return the value that belongs to the current profile.
 
     ``num_epochs = dlps.by_profile(smoke=1, laptop=10, full=40)`` keeps all three sizes in
-    one visible line of a notebook.  Introduced in Lesson 1 ("Profiles").
+    one visible line of a notebook.  Taught in Lesson 1, section "Choosing a profile".
     """
     choice = profile or get_profile()
     return {"smoke": smoke, "laptop": laptop, "full": full}[choice]
@@ -99,8 +113,8 @@ def by_profile(*, smoke, laptop, full, profile: str | None = None):
 def seed_everything(seed: int = 0) -> None:
     """Seed Python's ``random``, NumPy and torch (CPU, CUDA and MPS) with one number.
 
-    Taught in Lesson 1 ("Reproducibility").  Runs on a GPU are still not bit-identical:
-    many CUDA kernels add numbers in a nondeterministic order.
+    Taught in Lesson 1, section "Seeding the random number generators".  Runs on a GPU are
+    still not bit-identical: many CUDA kernels add numbers in a nondeterministic order.
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -108,14 +122,18 @@ def seed_everything(seed: int = 0) -> None:
 
 
 #: Environment variable naming the folder where record_run() writes its JSON files.
-RUN_LOG_ENV = "DLPS_RUN_LOG"
+RUN_LOG_ENV = runlog.RUN_LOG_ENV
+#: Set while the book is being built (by the book's Sphinx extension and by the test suite,
+#: whose notebook runs feed the book): then ``glue`` hands values to MyST-NB.
+BOOK_BUILD_ENV = "DLPS_BOOK_BUILD"
 _run_started = None  # perf_counter() value when show_setup() ran in this process
 
 
 def show_setup(seed: int = 0) -> tuple[str, torch.device]:
     """Seed everything, then print and return the profile and device of this run.
 
-    Every lesson calls it in its first code cell; Lesson 1 shows the three steps it combines.
+    Every lesson calls it in its first code cell.  Taught in Lesson 1, section "Setting up",
+    which writes out the three steps it combines.
     It also starts the clock that ``record_run`` reads.
     """
     global _run_started
@@ -136,22 +154,34 @@ def _peak_memory_gb() -> float:
     return peak / 1e9 if sys.platform == "darwin" else peak * 1024 / 1e9  # bytes vs kB
 
 
+def glue(name: str, value) -> None:
+    """Hand a value from this run to the book's text, which quotes it as {glue:text}`name`.
+
+    While the book is built (``$DLPS_BOOK_BUILD`` is set) this is MyST-NB's ``glue`` with
+    ``display=False``; everywhere else (Jupyter, Colab) there is no book to fill in, so the value
+    is printed instead and the notebook needs no book tools.
+    Taught in Lesson 1, section "Where the numbers come from".
+    """
+    if os.environ.get(BOOK_BUILD_ENV):
+        from myst_nb import glue as myst_glue
+
+        myst_glue(name, value, display=False)
+    else:
+        print(f"{name} = {value:.4g}" if isinstance(value, float) else f"{name} = {value}")
+
+
 def record_run(notebook: str, metrics: dict) -> Path | None:
     """Record how this notebook run went, for the book's status page and per-lesson badge.
 
     Writes ``<notebook>.json`` (e.g. ``lessons/01_tensors_autograd.json``) into
-    ``$DLPS_RUN_LOG`` (the build sets it; default ``_build/runs`` of a course checkout) with the
-    profile, device, torch version, seconds since ``show_setup``, peak memory and the lesson's
-    headline ``metrics``.  Introduced at the end of Lesson 1 ("Where the numbers come from").
+    ``$DLPS_RUN_LOG`` (the build sets it; default ``_build/runs`` of a course checkout; nothing
+    is written outside a checkout, e.g. in Colab) with the keys of ``dlps.runlog.RECORD_KEYS``:
+    profile, device, torch version, seconds since ``show_setup``, peak memory (and peak GPU
+    memory on CUDA) and the lesson's headline ``metrics``.
+    Taught in Lesson 1, section "Where the numbers come from".
     """
-    folder = os.environ.get(RUN_LOG_ENV)
-    if not folder:
-        root = Path(__file__).resolve().parent.parent
-        if not (root / "_config.yml").is_file():
-            return None  # not in a course checkout (e.g. Colab): nothing to publish
-        folder = root / "_build" / "runs"
     device = get_device(verbose=False)
-    record = {
+    return runlog.write_record({
         "notebook": notebook,
         "profile": get_profile(),
         "device": device.type,
@@ -165,8 +195,4 @@ def record_run(notebook: str, metrics: dict) -> Path | None:
                                if device.type == "cuda" else None),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "metrics": {name: float(value) for name, value in metrics.items()},
-    }
-    path = Path(folder) / f"{notebook}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1))
-    return path
+    })

@@ -31,7 +31,9 @@ def main(argv=None) -> int:
         return 0
     print(f"Course data directory: {data.data_dir()}")
     if args.command == "status":
-        report = {relpath: data.file_status(relpath) for relpath in data.REGISTRY}
+        report = {relpath: data.file_status(relpath) for relpath, entry in data.REGISTRY.items()
+                  if data.DATASETS[entry.dataset].kit
+                  or data.file_status(relpath) != "missing"}
     else:
         report = data.stage_all(args.datasets or None)
     width = max(map(len, report))

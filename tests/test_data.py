@@ -32,10 +32,12 @@ def clean_env(monkeypatch, tmp_path):
 def toy_entry(monkeypatch):
     """A small registry entry whose checksum we know, served from an unreachable URL."""
     entry = data.DataFile("toy", "toy/measurements.csv", len(CONTENT),
-                          ("http://192.0.2.1/measurements.csv",), "a toy file for the tests",
-                          sha256=hashlib.sha256(CONTENT).hexdigest())
+                          hashlib.sha256(CONTENT).hexdigest(),
+                          ("http://192.0.2.1/measurements.csv",))
     monkeypatch.setitem(data.REGISTRY, entry.relpath, entry)
-    monkeypatch.setitem(data.DATASETS, "toy", [entry.relpath])
+    monkeypatch.setitem(data.DATASETS, "toy", data.Dataset(
+        name="toy", title="a toy file for the tests", source="the test suite", licence="none",
+        home="toy", opened_by="open()", files=(entry.relpath,)))
     return entry
 
 
@@ -77,13 +79,45 @@ def test_data_dir_defaults_to_checkout_data_folder(monkeypatch):
 
 def test_registry_has_every_course_dataset():
     assert set(data.DATASETS) == {"mnist", "fashion_mnist", "wine_quality", "california_housing",
-                                  "cifar10", "resnet18_weights"}
+                                  "cifar10", "cifar10_jpeg", "resnet18_weights"}
     for entry in data.REGISTRY.values():
-        assert entry.sha256 or entry.md5
+        assert len(entry.sha256) == 64, f"{entry.relpath}: every file is verified by sha256"
         assert entry.size and entry.source
-    assert data.REGISTRY["cifar-10-python.tar.gz"].md5 == "c58f30108f718f92721af3b95e74349a"
+    cifar = data.REGISTRY["cifar-10-python.tar.gz"]
+    assert cifar.sha256.startswith("6d958be0") and cifar.md5 == "c58f30108f718f92721af3b95e74349a"
+    assert cifar.size == 170498071
     weights = data.REGISTRY["torch/hub/checkpoints/resnet18-f37072fd.pth"]
     assert weights.size == 46830571 and weights.sha256.startswith("f37072fd")
+    # The JPEG re-encoding is for measuring only: never in a kit, always announced.
+    assert not data.DATASETS["cifar10_jpeg"].kit and data.DATASETS["cifar10_jpeg"].notice
+
+
+def test_no_code_path_names_a_dataset():
+    """The registry is data: fetching, staging and the kit README never branch on a name."""
+    import inspect
+
+    for function in (data.fetch, data.fetch_dataset, data.stage_all, data.write_kit_readme,
+                     data._obtain, data._fetch_real):
+        source = inspect.getsource(function)
+        for name in data.DATASETS:
+            assert f'"{name}"' not in source, f"{function.__name__} names {name}"
+
+
+def test_right_md5_with_wrong_sha256_is_refused_before_unpacking(clean_env, monkeypatch):
+    """An md5 collision must not get a file past the check: sha256 decides, first."""
+    relpath = "cifar-10-python.tar.gz"
+    payload = b"not the CIFAR-10 archive, but made to pass an md5 check"
+    clean_env.mkdir(parents=True, exist_ok=True)
+    (clean_env / relpath).write_bytes(payload)
+    entry = data.REGISTRY[relpath]
+    monkeypatch.setitem(data.REGISTRY, relpath, data.DataFile(
+        entry.dataset, relpath, len(payload), entry.sha256, entry.urls,
+        md5=hashlib.md5(payload).hexdigest()))
+    unpacked = []
+    monkeypatch.setattr(data, "_cifar_from_tarball", lambda *a: unpacked.append(a))
+    with pytest.raises(data.ChecksumError, match="sha256"):
+        data.load_cifar10(train=False)
+    assert unpacked == []
 
 
 def test_offline_error_names_file_place_and_source(clean_env, toy_entry, monkeypatch):
@@ -206,7 +240,7 @@ def test_shared_folder_serves_every_offline_dataset(clean_env, monkeypatch, no_n
     red = pd.read_csv(data.fetch("wine-quality/winequality-red.csv"), sep=";")
     white = pd.read_csv(data.fetch("wine-quality/winequality-white.csv"), sep=";")
     assert (len(red), len(white)) == (1599, 4898)
-    housing = fetch_california_housing(data_home=data.california_housing_home(),
+    housing = fetch_california_housing(data_home=data.fetch_dataset("california_housing"),
                                        download_if_missing=False)
     assert housing.data.shape == (20640, 8)
     for name, cls in [("mnist", torchvision.datasets.MNIST),
@@ -263,29 +297,41 @@ def test_resnet18_fixture_loads_through_torchvision_weights_api(clean_env, fixtu
     monkeypatch.setenv(data.OFFLINE_ENV, "1")
     monkeypatch.setenv(data.FIXTURES_ENV, str(fixture_index))
     monkeypatch.delenv("TORCH_HOME", raising=False)
-    home = data.torch_home()
+    home = data.fetch_dataset("resnet18_weights")
     assert os.environ["TORCH_HOME"] == str(home)
     weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
     model = torchvision.models.resnet18(weights=weights)   # read from TORCH_HOME, no network
     assert model.fc.out_features == 1000
 
 
-def test_cifar_array_copy_is_checksummed(clean_env, monkeypatch, tmp_path):
+def test_cifar_jpeg_copy_is_used_only_without_the_archive_and_is_checksummed(
+        clean_env, monkeypatch, tmp_path, capsys):
     import numpy as np
 
-    folder = tmp_path / "mirror" / data.CIFAR10_ARRAY_DIR
-    folder.mkdir(parents=True)
+    mirror = tmp_path / "mirror"
     rng = np.random.default_rng(1)
-    np.save(folder / "test_images.npy", rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8))
-    np.save(folder / "test_labels.npy", rng.integers(0, 10, 7))
-    sums = [f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}"
-            for n in ("test_images.npy", "test_labels.npy")]
-    (folder / "SHA256SUMS").write_text("\n".join(sums) + "\n")
-    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "mirror"))
+    arrays = {"test_images.npy": rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8),
+              "test_labels.npy": rng.integers(0, 10, 7),
+              "train_images.npy": rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8),
+              "train_labels.npy": rng.integers(0, 10, 5)}
+    for name, array in arrays.items():
+        relpath = f"cifar-10-npy/{name}"
+        (mirror / relpath).parent.mkdir(parents=True, exist_ok=True)
+        np.save(mirror / relpath, array)
+        content = (mirror / relpath).read_bytes()
+        monkeypatch.setitem(data.REGISTRY, relpath, data.DataFile(
+            "cifar10_jpeg", relpath, len(content), hashlib.sha256(content).hexdigest()))
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
     monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    assert data.cifar10_source() == "jpeg-reencoding"
     images, labels = data.load_cifar10(train=False)
     assert images.shape == (7, 3, 32, 32) and labels.shape == (7,)
-    np.save(folder / "test_labels.npy", rng.integers(0, 10, 7))      # tampered copy
+    assert "JPEG re-encoding" in capsys.readouterr().out          # said wherever it is used
+    assert (images.permute(0, 2, 3, 1).numpy() == arrays["test_images.npy"]).all()
+
+    for linked in (clean_env / "cifar-10-npy").iterdir():          # a fresh data folder
+        linked.unlink()
+    np.save(mirror / "cifar-10-npy" / "test_labels.npy", rng.integers(0, 10, 7))  # tampered
     with pytest.raises(data.ChecksumError):
         data.load_cifar10(train=False)
 

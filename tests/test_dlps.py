@@ -88,3 +88,85 @@ def test_show_setup_reports_profile_and_device(monkeypatch, no_accelerator, caps
     out = capsys.readouterr().out
     assert (profile, device.type) == ("smoke", "cpu")
     assert "Profile: smoke" in out and "Using device: cpu" in out
+
+
+def lesson_headings() -> dict[int, set[str]]:
+    """Lesson number -> the text of every heading in that lesson's MyST source."""
+    import re
+
+    from layout import notebooks
+
+    headings = {}
+    for path in notebooks(["lessons"]):
+        number = int(path.name[:2])
+        headings[number] = {m.group(1).strip().replace("`", "")
+                            for m in re.finditer(r"^#{1,6} (.+)$", path.read_text(), re.M)}
+    return headings
+
+
+def test_every_lesson_reference_in_dlps_names_a_real_heading():
+    """Docstrings cite the section that teaches each helper as: Lesson N, section "Heading"."""
+    import inspect
+    import re
+
+    import dlps.data
+    import dlps.training
+
+    headings = lesson_headings()
+    references = []
+    for module in (dlps, dlps.data, dlps.training, dlps.runlog):
+        for name, member in [(module.__name__, module)] + inspect.getmembers(module):
+            doc = inspect.getdoc(member) if callable(member) or member is module else None
+            for number, section in re.findall(r'Lesson (\d+), section\s+"([^"]+)"', doc or ""):
+                references.append((name, int(number), section.replace("`", "")))
+    assert len(references) >= 10, references
+    for name, number, section in references:
+        assert section in headings.get(number, set()), (
+            f'{name} cites Lesson {number}, section "{section}", which has no such heading')
+
+
+def test_every_public_helper_names_the_lesson_that_teaches_it():
+    import inspect
+
+    for name in ("get_device", "seed_everything", "get_profile", "by_profile", "glue",
+                 "record_run", "count_parameters", "amp_dtype", "autocast", "grad_scaler",
+                 "evaluate", "fit"):
+        assert 'section "' in inspect.getdoc(getattr(dlps, name)), name
+
+
+def test_glue_prints_outside_the_book(monkeypatch, capsys):
+    monkeypatch.delenv(dlps.BOOK_BUILD_ENV, raising=False)
+    dlps.glue("test_accuracy", 0.912345)
+    assert capsys.readouterr().out == "test_accuracy = 0.9123\n"
+
+
+def test_fit_keeps_the_best_validation_weights_and_stops_early():
+    """A learnable toy task: fit restores the weights of its best validation epoch."""
+    torch.manual_seed(0)
+    X = torch.randn(512, 4)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    result = dlps.fit(model, optimizer, (X[:384], y[:384]), (X[384:], y[384:]), num_epochs=30,
+                      batch_size=64, patience=3, train_probe=(X[:128], y[:128]),
+                      progress=False)
+    history = result["history"]
+    assert result["epochs_run"] == history["epoch"][-1] <= 30
+    assert len(history["val_acc"]) == len(history["train_acc"]) == result["epochs_run"]
+    best = history["epoch"].index(result["best_epoch"])
+    assert history["val_acc"][best] == max(history["val_acc"]) == result["best_val_acc"]
+    _, restored = dlps.evaluate(model, X[384:], y[384:])
+    assert restored == result["best_val_acc"] and restored > 0.9
+    if result["epochs_run"] < 30:        # stopped early: patience evaluations without a gain
+        assert result["epochs_run"] - result["best_epoch"] == 3
+
+
+def test_mixed_precision_choice_follows_the_gpu(monkeypatch):
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    assert dlps.amp_dtype(cuda) == torch.float16                    # T4: fp16 + scaler
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    assert dlps.amp_dtype(cuda) == torch.bfloat16                   # H100: native bf16
+    assert dlps.amp_dtype(torch.device("cpu")) is None
+    assert dlps.amp_dtype(torch.device("mps")) is None
+    assert not dlps.grad_scaler(torch.device("cpu")).is_enabled()

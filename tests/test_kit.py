@@ -36,6 +36,8 @@ def internet(tmp_path, monkeypatch):
     fixtures = json.loads(make_fixtures.main(tmp_path / "fixtures").read_text())
     source = tmp_path / "internet"
     for relpath, entry in data.REGISTRY.items():
+        if not data.DATASETS[entry.dataset].kit:
+            continue
         target = source / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         real = SHARED / relpath
@@ -45,8 +47,7 @@ def internet(tmp_path, monkeypatch):
             target.symlink_to(fixtures[relpath]["path"])
             size = Path(fixtures[relpath]["path"]).stat().st_size
             monkeypatch.setitem(data.REGISTRY, relpath, data.DataFile(
-                entry.dataset, relpath, size, entry.urls, "test fixture",
-                sha256=fixtures[relpath]["sha256"]))
+                entry.dataset, relpath, size, fixtures[relpath]["sha256"], entry.urls))
         else:
             pytest.fail(f"no source for {relpath}")
     return source
@@ -84,7 +85,7 @@ for name in ("mnist", "fashion_mnist"):
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
     assert len(cls(root=data.fetch_dataset(name), train=False, download=True)) == 10000
 assert len(pd.read_csv(data.fetch("wine-quality/winequality-white.csv"), sep=";")) == 4898
-home = data.california_housing_home()
+home = data.fetch_dataset("california_housing")
 assert fetch_california_housing(data_home=home, download_if_missing=False).data.shape == (20640, 8)
 print("ok")
 """
@@ -105,4 +106,5 @@ print("ok")
     monkeypatch.setenv(data.OFFLINE_ENV, "1")
     images, labels = data.load_cifar10(train=False)
     assert images.shape[1:] == (3, 32, 32) and len(labels) == len(images)
-    assert (data.torch_home() / "hub" / "checkpoints" / "resnet18-f37072fd.pth").is_file()
+    home = data.fetch_dataset("resnet18_weights")
+    assert (home / "hub" / "checkpoints" / "resnet18-f37072fd.pth").is_file()

@@ -12,14 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import export_notebooks
 from conftest import book_pages
+from layout import notebook_pages
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import export_notebooks  # noqa: E402
-
-NOTEBOOK_PAGES = [f"{p.parent.name}/{p.stem}" for folder in ("lessons", "exercises", "solutions")
-                  for p in sorted((ROOT / folder).glob("*.md"))]
+NOTEBOOK_PAGES = notebook_pages()
 
 
 class Tags(HTMLParser):

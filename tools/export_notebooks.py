@@ -23,9 +23,7 @@ import jupytext
 import nbformat
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from convert_notebooks import FOLDERS, notebooks  # noqa: E402
+from layout import ROOT, notebooks
 
 #: import name -> PyPI package, for packages a stock Colab runtime does not have.
 COLAB_MISSING = {"torchviz": "torchviz", "dscribe": "dscribe", "ase": "ase",
@@ -75,7 +73,7 @@ def colab_cell(source_text: str) -> nbformat.NotebookNode:
 
 def export(outdir: Path) -> list[Path]:
     written = []
-    for source in notebooks(FOLDERS):
+    for source in notebooks():
         notebook = jupytext.read(source)
         notebook.cells.insert(0, colab_cell(source.read_text()))
         notebook.metadata.pop("jupytext", None)      # a plain notebook, not paired with the .md
