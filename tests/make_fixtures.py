@@ -49,15 +49,18 @@ def make_resnet18(path: Path, seed=0):
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
 
 
+#: Registry path -> (file name of the stand-in, function that makes it).
+MAKERS = {
+    "cifar-10-python.tar.gz": ("cifar-10-python.tar.gz", make_cifar10),
+    "torch/hub/checkpoints/resnet18-f37072fd.pth": ("resnet18-f37072fd.pth", make_resnet18),
+}
+
+
 def main(outdir: Path) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
-    made = {
-        "cifar-10-python.tar.gz": (outdir / "cifar-10-python.tar.gz", make_cifar10),
-        "torch/hub/checkpoints/resnet18-f37072fd.pth": (outdir / "resnet18-f37072fd.pth",
-                                                        make_resnet18),
-    }
     registry = {}
-    for relpath, (path, maker) in made.items():
+    for relpath, (name, maker) in MAKERS.items():
+        path = outdir / name
         if not path.exists():
             maker(path)
         registry[relpath] = {"path": str(path.resolve()),
