@@ -2,6 +2,8 @@
 #   make book          build the executed HTML book (profile: $DLPS_PROFILE, else the default)
 #   make test          unit tests, every notebook under nbval, exercises, book build, browser
 #   make notebooks     export stripped .ipynb copies for Colab/Binder into _build/notebooks
+#   make colab-test    run every exported lesson and solution notebook in an emulated Colab
+#   make check-wheels  check that every pin has wheels for each supported Python and platform
 #   make workshop-kit  fetch + verify every dataset and weight file, pack an offline kit in dist/
 #   make stage         fetch + verify every dataset into $DLPS_DATA
 # Every target first creates or updates the virtual environment .venv from requirements.txt.
@@ -11,18 +13,46 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := _build/vendor/.complete
+# The Pythons the course supports: every pin in requirements.txt has binary wheels for each of
+# them on Linux x86_64 and macOS arm64 (make check-wheels). pandas 3 and scipy 1.17 need 3.11.
+SUPPORTED_PYTHONS := 3.11 3.12 3.13 3.14
+# JupyterLab opens Markdown (MyST) files as notebooks through jupytext: settings for this .venv.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test notebooks workshop-kit stage exercises env clean
+.PHONY: book test notebooks workshop-kit stage exercises env clean check-wheels colab-test
 
 env: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# The interpreter check comes first: the .venv's Python if it exists, else $(PYTHON).
+# Packages the lock no longer holds (andi-datasets and stochastic pinned numpy<2) are removed
+# from an older .venv, or `pip check` would fail on them.
+$(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
+	@py=$(PY); test -x $$py || py=$(PYTHON); \
+	version=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
+	echo "make env: $$py is Python $${version:-(not found)}; the course needs Python 3.11, 3.12, 3.13 or 3.14." >&2; \
+	echo "Install one of them and run e.g. 'make env PYTHON=python3.12' (remove .venv first if it exists)." >&2; \
+	exit 1;; esac
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip uninstall --quiet --yes andi-datasets stochastic 2>/dev/null
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m pip check
+	mkdir -p $(dir $(LAB_SETTINGS))
+	cp tools/jupyterlab-overrides.json $(LAB_SETTINGS)
 	touch $@
+
+# Every pin resolves to binary wheels for every supported Python on Linux x86_64 and macOS arm64
+# (a dry run of pip against PyPI: nothing is built or installed).
+check-wheels: $(STAMP)
+	$(PY) tools/check_wheels.py $(SUPPORTED_PYTHONS)
+
+# Every exported lesson and solution notebook, setup cell included, run as in Google Colab:
+# Python 3.12 with today's releases of what Colab ships, none of what it lacks, a fresh runtime
+# per notebook, smoke profile. Everything (the environment too) stays in _build/colab.
+colab-test: $(STAMP)
+	$(PY) tools/colab_emulation.py
 
 # MathJax and the Jupyter widget renderer (for progress bars) are served from the book itself,
 # not from a CDN, so pages work offline. npm fetches them once; _config.yml points at the copies.

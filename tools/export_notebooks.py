@@ -26,8 +26,7 @@ import yaml
 from layout import ROOT, notebooks
 
 #: import name -> PyPI package, for packages a stock Colab runtime does not have.
-COLAB_MISSING = {"torchviz": "torchviz", "dscribe": "dscribe", "ase": "ase",
-                 "andi_datasets": "andi-datasets"}
+COLAB_MISSING = {"torchviz": "torchviz", "dscribe": "dscribe", "ase": "ase"}
 
 
 def pins() -> dict[str, str]:
@@ -63,9 +62,6 @@ def colab_cell(source_text: str) -> nbformat.NotebookNode:
     ]
     if "torchviz" in imported:
         lines.append('    subprocess.run(["apt-get", "install", "-qq", "-y", "graphviz"], check=True)')
-    if "andi_datasets" in imported:
-        lines += ['    print("andi-datasets pins numpy 1.26: if imports fail, use Runtime > '
-                  'Restart session and run this notebook again.")']
     cell = nbformat.v4.new_code_cell("\n".join(lines))
     cell.metadata["tags"] = ["remove-cell", "colab-setup"]
     return cell
