@@ -4,6 +4,7 @@
 #   make notebooks     export stripped .ipynb copies for Colab/Binder into _build/notebooks
 #   make colab-test    run every exported lesson and solution notebook in an emulated Colab
 #   make check-wheels  check that every pin has wheels for each supported Python and platform
+#   make lint          ruff on the Python files, and on the code cells of lessons and solutions
 #   make workshop-kit  fetch + verify every dataset and weight file, pack an offline kit in dist/
 #   make stage         fetch + verify every dataset into $DLPS_DATA
 # Every target first creates or updates the virtual environment .venv from requirements.txt.
@@ -19,7 +20,7 @@ SUPPORTED_PYTHONS := 3.11 3.12 3.13 3.14
 # JupyterLab opens Markdown (MyST) files as notebooks through jupytext: settings for this .venv.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test notebooks workshop-kit stage exercises env clean check-wheels colab-test
+.PHONY: book test notebooks workshop-kit stage exercises env clean check-wheels colab-test lint
 
 env: $(STAMP)
 
@@ -65,6 +66,18 @@ $(VENDOR):
 	cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist/. _build/vendor/widgets/
 	cp _build/npm/node_modules/requirejs/require.js _build/vendor/widgets/require.js
 	touch $@
+
+# ruff with pyproject.toml's rules on every .py file; then, through nbQA (which reads MyST
+# Markdown with jupytext), on the code cells of the lessons and solutions, at the books' 80
+# columns. Exercise pages are generated from the solutions, so they are checked through them.
+# Rules that do not fit teaching notebooks are left out there: imports where a section first
+# needs them (E402) or grouped by topic (I001), `for epoch in range(n)` loops (B007), a bare
+# name at the end of a cell to display it (B018), closures called at once (B023).
+NOTEBOOK_LINT_IGNORE := E402,I001,B007,B018,B023
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/nbqa ruff lessons/*.md solutions/*.md --line-length 80 \
+		--extend-ignore $(NOTEBOOK_LINT_IGNORE)
 
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py

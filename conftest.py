@@ -106,9 +106,9 @@ class MystNotebook(IPyNbFile):
     has run, a notebook without errors goes into the book's execution cache."""
 
     def collect(self):
-        import jupytext
         from collections import defaultdict
 
+        import jupytext
         from nbval.plugin import find_comment_markers, find_metadata_tags
 
         self.nb = jupytext.read(self.path)
@@ -176,6 +176,18 @@ def _wait_for_notebooks(session) -> None:
         if expected <= done:
             return
         time.sleep(2)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Make every attempt to open a network connection fail, as on an offline laptop."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("network is unreachable (blocked by the test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture(scope="session")

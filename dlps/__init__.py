@@ -162,6 +162,10 @@ def glue(name: str, value) -> None:
     is printed instead and the notebook needs no book tools.
     Taught in Lesson 1, section "Where the numbers come from".
     """
+    # NumPy 2 scalars show as "np.float64(0.5)", which the book's number formats
+    # (e.g. {glue:text}`acc:.3f`) cannot read; hand over the plain Python number instead.
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
     if os.environ.get(BOOK_BUILD_ENV):
         from myst_nb import glue as myst_glue
 

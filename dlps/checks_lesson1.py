@@ -14,8 +14,17 @@ from unittest import mock
 import numpy as np
 import torch
 
-from .checks import (CheckFailed, call, exercise_check, expect, expect_close, expect_shape,
-                     join_names, passed, to_tensor)
+from .checks import (
+    CheckFailed,
+    call,
+    exercise_check,
+    expect,
+    expect_close,
+    expect_shape,
+    join_names,
+    passed,
+    to_tensor,
+)
 
 _GRAD_LABELS = ["dh/dx", "dh/dy"]
 _POINT = (0.5, 2.0)  # where the exercise evaluates the gradient of h

@@ -15,8 +15,16 @@ import torch
 from torch import nn
 
 from . import get_profile
-from .checks import (CheckFailed, call, exercise_check, expect, expect_close, join_names,
-                     passed, to_tensor)
+from .checks import (
+    CheckFailed,
+    call,
+    exercise_check,
+    expect,
+    expect_close,
+    join_names,
+    passed,
+    to_tensor,
+)
 
 _LAYERS = [(8, 24), (24, 12), (12, 6), (6, 1)]  # the lesson's network, (inputs, outputs)
 

@@ -16,8 +16,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import get_profile
-from .checks import (CheckFailed, call, exercise_check, expect, expect_close, join_names,
-                     passed, to_tensor)
+from .checks import (
+    CheckFailed,
+    call,
+    exercise_check,
+    expect,
+    expect_close,
+    join_names,
+    passed,
+    to_tensor,
+)
 
 WINE_GOOD = 7          # a wine is "good" if its quality score is at least this
 TARGET_RECALL = 0.75   # Exercise 4: find at least this fraction of the good wines

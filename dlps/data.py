@@ -465,18 +465,29 @@ def write_kit_readme(kit) -> Path:
         "Every file below was checked against its published checksum when the kit was made",
         f"({__name__}.stage_all). Missing files are marked MISSING.",
         "",
-        "Before the workshop, on each participant's machine (no internet needed):",
+        "On each participant's machine, with the course installed (`make env` in the course",
+        "folder; that step needs internet, or pip's wheel files: see the book's Instructor guide):",
         "  1. copy this folder, e.g. to ~/dlps-data (or put it on a shared drive);",
         f"  2. export {DATA_ENV}=~/dlps-data   (or {MIRROR_ENV}=/shared/dlps-data to keep the kit",
-        "     read-only; files are then linked into a private data folder);",
-        "  3. in the course folder: make env, then .venv/bin/python -m dlps check",
-        "     (the self-check: packages, device, Graphviz, every dataset, and a prediction of",
-        "     each lesson's run time on this machine; it ends with PASS or FAIL);",
+        "     read-only; files are then linked into a private data folder). In a room without",
+        f"     internet, also export {OFFLINE_ENV}=1: a missing file then fails at once, by name;",
+        "  3. run the self-check in the course folder:",
+        "         .venv/bin/python -m dlps check",
+        "     It checks Python and the pinned packages, the device (CUDA, MPS or CPU), Graphviz,",
+        "     every dataset of this kit, and trains for about ten seconds to predict how long each",
+        "     lesson's notebook will run on this machine. Each line is marked [ ok ], [note] or",
+        "     [FAIL]; the last line says PASS or FAIL. Fix every [FAIL] before the workshop:",
+        "       Packages: run `make env` again;",
+        "       Data: check step 2 (the path must be this folder);",
+        "       Run times: this machine is too slow for the schedule; follow that lesson in Google",
+        "       Colab with a GPU runtime instead (the rocket button on the lesson's page);",
         "  4. .venv/bin/jupyter lab, and open lessons/01_tensors_autograd.md.",
+        "  The same check runs in a notebook cell:",
+        "      from dlps.selfcheck import self_check; self_check()",
         "",
         "Contents:",
     ]
-    for name, dataset in DATASETS.items():
+    for dataset in DATASETS.values():
         if not dataset.kit:
             continue
         lines.append(f"  {dataset.citation}; opened by {dataset.opened_by}")

@@ -30,7 +30,10 @@ def run_log_dir() -> Path | None:
 
 
 def write_record(record: dict) -> Path | None:
-    """Write one record as ``<folder>/<notebook>.json``; return its path (None outside a checkout)."""
+    """Write one record as ``<folder>/<notebook>.json``; return its path.
+
+    Returns None outside a checkout.
+    """
     missing = set(RECORD_KEYS) ^ set(record)
     if missing:
         raise ValueError(f"run record keys differ from RECORD_KEYS: {sorted(missing)}")

@@ -56,11 +56,14 @@ def test_every_page_renders_cleanly_offline(html, site, browser):
     for path in page_paths(html):
         page = browser.new_page()
         errors, outside = [], []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}")
+        # The page is closed before the next iteration, so these handlers only ever see this
+        # iteration's lists; binding them as defaults says so.
+        page.on("console", lambda msg, errors=errors: errors.append(msg.text)
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.on("response", lambda r, errors=errors: errors.append(f"HTTP {r.status} for {r.url}")
                 if r.status >= 400 else None)
-        page.on("request", lambda req: outside.append(req.url)
+        page.on("request", lambda req, outside=outside: outside.append(req.url)
                 if not req.url.startswith((site, "data:", "blob:")) else None)
         page.goto(f"{site}/{path}", wait_until="load")
         has_math = page.locator(".math").count() > 0

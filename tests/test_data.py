@@ -2,7 +2,6 @@
 
 import hashlib
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -40,15 +39,6 @@ def toy_entry(monkeypatch):
         home="toy", opened_by="open()", files=(entry.relpath,)))
     return entry
 
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Make every attempt to open a network connection fail, as on an offline laptop."""
-    def refuse(*args, **kwargs):
-        raise OSError("network is unreachable (blocked by the test)")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture

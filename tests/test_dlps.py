@@ -140,6 +140,19 @@ def test_glue_prints_outside_the_book(monkeypatch, capsys):
     assert capsys.readouterr().out == "test_accuracy = 0.9123\n"
 
 
+def test_glue_hands_the_book_plain_numbers(monkeypatch):
+    """NumPy 2 scalars and 0-d tensors reach MyST-NB as plain floats its formats can read."""
+    import numpy as np
+
+    glued = {}
+    monkeypatch.setenv(dlps.BOOK_BUILD_ENV, "1")
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update({name: value}))
+    dlps.glue("from_numpy", np.float64(36.17))
+    dlps.glue("from_torch", torch.tensor(0.5))
+    assert glued == {"from_numpy": 36.17, "from_torch": 0.5}
+    assert all(type(v) is float for v in glued.values())
+
+
 def test_fit_keeps_the_best_validation_weights_and_stops_early():
     """A learnable toy task: fit restores the weights of its best validation epoch."""
     torch.manual_seed(0)

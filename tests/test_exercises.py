@@ -29,7 +29,7 @@ def test_every_exercise_matches_its_solution():
 def test_every_solution_has_an_exercise_with_a_gap():
     solutions = sorted((ROOT / "solutions").glob("*.md"))
     assert solutions, "no solution notebooks found"
-    for source, target in make_exercises.pairs():
+    for _source, target in make_exercises.pairs():
         assert target.exists(), f"{target.name} missing: run python tools/make_exercises.py"
         assert make_exercises.GAP in target.read_text(), f"{target.name} has no gap"
         assert "# BEGIN SOLUTION" not in target.read_text()
@@ -69,7 +69,8 @@ def test_exercise_runs_until_its_first_gap(path, tmp_path):
     notebook = jupytext.read(path)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     first_gap = next(i for i, cell in enumerate(code_cells) if make_exercises.GAP in cell.source)
-    notebook.cells = [c for c in notebook.cells if c.cell_type != "code"] + code_cells[:first_gap + 1]
+    prose = [c for c in notebook.cells if c.cell_type != "code"]
+    notebook.cells = prose + code_cells[:first_gap + 1]
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
     with pytest.raises(nbclient.exceptions.CellExecutionError) as err:

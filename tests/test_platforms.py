@@ -26,12 +26,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import pytest
-
 import check_wheels
 import export_notebooks
 import float64_scan
 import layout
+import pytest
 
 ROOT = layout.ROOT
 SUPPORTED = ["3.11", "3.12", "3.13", "3.14"]
@@ -339,3 +338,10 @@ def test_jupyterlab_opens_a_lesson_as_a_notebook_and_runs_it(tmp_path):
     assert re.search(r"^Profile: smoke\b", outputs[0], flags=re.M), outputs[0]
     assert re.search(rf"^Using device: {expected_device}\b", outputs[0], flags=re.M), outputs[0]
     assert re.search(r"^Profile: laptop\b", outputs[2], flags=re.M), outputs[2]
+
+
+def test_gpu_estimate_on_the_setup_page_is_current():
+    """The setup page's GPU table is what tools/gpu_estimate.py computes from the lessons now."""
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu_estimate.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,14 +7,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import export_notebooks
 import nbformat
 import numpy as np
 import pytest
+from layout import notebook_pages
 from PIL import Image
 
-import export_notebooks
 from conftest import book_pages
-from layout import notebook_pages
 
 NOTEBOOK_PAGES = notebook_pages()
 
@@ -125,7 +125,8 @@ def test_math_is_served_locally(html):
 def test_exercises_and_solutions_link_both_ways(html):
     for page in [p for p in NOTEBOOK_PAGES if p.startswith("exercises/")]:
         name = page.split("/")[1]
-        exercise, solution = html / "exercises" / f"{name}.html", html / "solutions" / f"{name}.html"
+        exercise = html / "exercises" / f"{name}.html"
+        solution = html / "solutions" / f"{name}.html"
         assert f"../solutions/{name}.html" in exercise.read_text(), f"{name}: no link to solutions"
         text = solution.read_text()
         assert f"../exercises/{name}.html" in text, f"{name}: no link back to the exercises"

@@ -22,7 +22,6 @@ from pathlib import Path
 import jupytext
 import nbformat
 import yaml
-
 from layout import ROOT, notebooks
 
 #: import name -> PyPI package, for packages a stock Colab runtime does not have.
@@ -58,10 +57,13 @@ def colab_cell(source_text: str) -> nbformat.NotebookNode:
         "",
         'if "google.colab" in sys.modules:',
         f'    packages = ["dlps @ git+{url}@{branch}"] + {packages!r}',
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages],',
+        '                   check=True)',
     ]
     if "torchviz" in imported:
-        lines.append('    subprocess.run(["apt-get", "install", "-qq", "-y", "graphviz"], check=True)')
+        lines.append(
+            '    subprocess.run(["apt-get", "install", "-qq", "-y", "graphviz"], check=True)'
+        )
     cell = nbformat.v4.new_code_cell("\n".join(lines))
     cell.metadata["tags"] = ["remove-cell", "colab-setup"]
     return cell

@@ -1,6 +1,8 @@
 """Estimate, by arithmetic, how long Lessons 4 and 5 take in the `full` profile on a GPU.
 
-    python tools/gpu_estimate.py            # prints a Markdown table (used on the setup page)
+    python tools/gpu_estimate.py            # prints a Markdown table
+    python tools/gpu_estimate.py --write    # writes it to _includes/gpu-estimate.md (setup page)
+    python tools/gpu_estimate.py --check    # fails if that file is not what the tool computes now
 
 No GPU is needed: the sizes come from each lesson's own profile cell (executed here with
 DLPS_PROFILE=full), the floating-point operations per image from PyTorch's FlopCounterMode on
@@ -143,23 +145,41 @@ def estimate(items, peak_tflops, fraction, step_overhead) -> float:
     return flops / (peak_tflops * 1e12 * fraction) + steps * step_overhead
 
 
-def main() -> int:
+#: The setup page includes this file; `--write` makes it, `--check` (a test) keeps it current.
+INCLUDE = ROOT / "_includes" / "gpu-estimate.md"
+
+
+def table() -> str:
     lessons = {"Lesson 4 (CNNs and overfitting)": lesson4(),
                "Lesson 5 (transfer learning)": lesson5()}
-    header = "| lesson, `full` profile | TFLOP (training and evaluation) | optimiser steps | " + " | ".join(
-        ASSUMPTIONS) + " |"
-    print(header)
-    print("|" + "---|" * (3 + len(ASSUMPTIONS)))
+    columns = ["lesson, `full` profile", "TFLOP (training and evaluation)", "optimiser steps",
+               *ASSUMPTIONS]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * (3 + len(ASSUMPTIONS))]
     for name, items in lessons.items():
         flops = sum(item["flops"] for item in items) / 1e12
         steps = sum(item["steps"] for item in items)
         times = [estimate(items, *values) / 60 for values in ASSUMPTIONS.values()]
-        print(f"| {name} | {flops:,.0f} | {steps:,} | "
-              + " | ".join(f"about {t:.0f} min" for t in times) + " |")
-    print()
-    print("Assumptions: " + "; ".join(
+        lines.append(f"| {name} | {flops:,.0f} | {steps:,} | "
+                     + " | ".join(f"about {t:.0f} min" for t in times) + " |")
+    lines += ["", "Assumptions: " + "; ".join(
         f"{gpu}: {fraction:.0%} of {peak:g} TFLOP/s, {overhead * 1e3:g} ms per step"
-        for gpu, (peak, fraction, overhead) in ASSUMPTIONS.items()) + ".")
+        for gpu, (peak, fraction, overhead) in ASSUMPTIONS.items()) + "."]
+    return ("% Written by tools/gpu_estimate.py --write; do not edit by hand.\n"
+            + "\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    text = table()
+    if "--write" in argv:
+        INCLUDE.write_text(text)
+        print(f"wrote {INCLUDE}")
+    elif "--check" in argv:
+        if not INCLUDE.is_file() or INCLUDE.read_text() != text:
+            print(f"{INCLUDE} is out of date: run python tools/gpu_estimate.py --write")
+            return 1
+    else:
+        print(text, end="")
     return 0
 
 

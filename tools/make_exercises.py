@@ -52,7 +52,8 @@ GAP = "raise NotImplementedError(\"Exercise: replace this line with your code\")
 #: Every exercise page says, before its first code cell, how to check answers (a test looks
 #: for this text): what the check cells do and what "correct" means (tolerances, ranges).
 CHECK_INTRO = "**Checking your answers:**"
-HEADER_NOTE = "<!-- Generated from {source} by tools/make_exercises.py: edit the solution, not this file. -->"
+HEADER_NOTE = ("<!-- Generated from {source} by tools/make_exercises.py: "
+               "edit the solution, not this file. -->")
 
 _code_begin = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 _code_end = re.compile(r"^\s*# END SOLUTION\s*$")

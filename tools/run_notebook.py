@@ -5,7 +5,9 @@
 
 Each notebook runs top to bottom in a fresh kernel with nbclient (cells may take as long as they
 need); the wall time of the whole notebook and its run record (``dlps.record_run``) are printed.
-With ``--save``, the executed notebook is written as .ipynb into OUTDIR for inspection.  The
+With ``--save``, the executed notebook is written as .ipynb into OUTDIR for inspection; without
+it, into ``$DLPS_RUN_LOG/executed`` when that is set (e.g. by ``python -m dlps calibrate --run``),
+so the outputs behind every run record can be read afterwards.  The
 profile is set with ``--profile`` (else ``$DLPS_PROFILE``); data come from the usual places
 (``$DLPS_DATA``, ``$DLPS_MIRROR``).
 """
@@ -51,10 +53,13 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from dlps import runlog
 
+    save = args.save
+    if save is None and os.environ.get("DLPS_RUN_LOG"):
+        save = Path(os.environ["DLPS_RUN_LOG"]) / "executed"
     failed = 0
     for path in args.notebooks:
         try:
-            seconds = run(path.resolve(), args.save)
+            seconds = run(path.resolve(), save)
             status = "ok"
         except nbclient.exceptions.CellExecutionError as err:
             seconds, status, failed = float("nan"), f"FAILED: {str(err)[-2000:]}", failed + 1
