@@ -3,6 +3,7 @@
 import re
 
 import jupytext
+import layout
 import pytest
 from layout import ROOT, notebooks, page_name, toc_pages
 
@@ -44,7 +45,10 @@ def test_notebook_follows_course_conventions(path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     assert notebook.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
     code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert "dlps.show_setup(" in code[0].source, "first code cell must report profile and device"
+    # Lesson 1 opens with the participant self-check (issue: "the first cell of Lesson 1")
+    setup = [c for c in code if not layout.is_self_check(c.source)]
+    assert "dlps.show_setup(" in setup[0].source, "first code cell must report profile and device"
+    assert all(layout.is_self_check(c.source) for c in code[:code.index(setup[0])])
     assert all(not c.get("outputs") for c in code), "outputs must not be committed"
     code_text = "\n".join(c.source for c in code)  # prose may name a pitfall; code must avoid it
     for pitfall in ("Variable(", "pretrained=True", "set_calculator", "torch.save(model)",

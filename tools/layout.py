@@ -19,6 +19,12 @@ EXECUTED_FOLDERS = ("lessons", "solutions")
 JUPYTEXT_HEADER = "---\njupytext:"
 
 
+def is_self_check(source: str) -> bool:
+    """A code cell that only runs the participant self-check (Lesson 1 opens with one)."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    return lines == ["from dlps.selfcheck import self_check", "self_check()"]
+
+
 def is_notebook(path: Path) -> bool:
     """A MyST markdown notebook (jupytext front matter), as opposed to a plain page."""
     return path.suffix == ".md" and path.read_text().startswith(JUPYTEXT_HEADER)
