@@ -79,7 +79,8 @@ def _plain(block) -> dict:
 
 
 def _span(finished: dict) -> str:
-    stamps = sorted(t for runs in finished.values() for t in runs.values())
+    stamps = sorted(t for runs in finished.values() for times in runs.values()
+                    for t in ([times] if isinstance(times, str) else times))
     return stamps[0] if stamps[0] == stamps[-1] else f"between {stamps[0]} and {stamps[-1]}"
 
 
@@ -206,12 +207,15 @@ def lessons_table(node, records: dict, fromdoc: str, app) -> list[nodes.Node]:
                                         "`python -m dlps calibrate` on the records of a run."))
     else:
         bench = reference["benchmark"]
-        out.append(nodes.paragraph(text=(
+        paragraph = nodes.paragraph()
+        paragraph += nodes.Text(
             f"Reference machine: {reference['machine']} ({reference['device']}), torch "
             f"{', '.join(reference['torch'])}, runs finished {_span(reference['finished'])}; "
             f"benchmark score {bench['score']:.0f} (median of {bench['runs']} runs, "
-            f"{bench['lowest']:.0f} to {bench['highest']:.0f}). Written by "
-            f"`{reference['command']}`.")))
+            f"{bench['lowest']:.0f} to {bench['highest']:.0f}). Written by ")
+        paragraph += nodes.literal(text=reference["command"])
+        paragraph += nodes.Text(".")
+        out.append(paragraph)
     return out
 
 

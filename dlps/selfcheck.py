@@ -551,7 +551,8 @@ def calibrate(folders: list[Path], output: Path | None = None,
 
     records, benchmarks = {}, []
     for folder in map(Path, folders):
-        records.update(read_records(folder))
+        for name, record in read_records(folder).items():
+            records.setdefault(name, []).append(record)
         if not read_benchmarks(folder):
             print(f"no benchmark results in {folder}: measuring this machine now")
             for _ in range(3):

@@ -132,3 +132,24 @@ def test_exercises_and_solutions_link_both_ways(html):
         assert f"../exercises/{name}.html" in text, f"{name}: no link back to the exercises"
         assert re.search(r'class="[^"]*solution[^"]*dropdown', text), f"{name}: solution not folded"
         assert "# BEGIN SOLUTION" not in exercise.read_text()
+
+
+def test_instructor_pages_are_computed_from_lessons_and_run_records(html):
+    """The guide tabulates every lesson with reference and build run times; the schedule page
+    lays out every lesson in each of its timetables (no minute typed by hand)."""
+    from dlps import schedule
+
+    lessons = schedule.read_lessons()
+    guide = (html / "instructors" / "guide.html").read_text()
+    table = guide[guide.index('class="workshop-lessons'):]
+    table = table[:table.index("</table>")]
+    for lesson in lessons:
+        assert f"Lesson {lesson.number}: {lesson.title}" in table
+        assert f"{lesson.teaching} + {lesson.exercises} min" in table
+    assert "not measured" not in table and "not recorded" not in table
+    assert re.search(r"Written by <code[^>]*><span class=\"pre\">python</span>", guide), guide
+    page = (html / "instructors" / "schedule.html").read_text()
+    timetables = page.count('class="workshop-schedule')
+    assert timetables == 3 + 2 + 4, timetables     # three days, two days, four half-days
+    for lesson in lessons:
+        assert page.count(f"Lesson {lesson.number}: {lesson.title}") >= 3 * 2

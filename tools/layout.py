@@ -21,8 +21,10 @@ JUPYTEXT_HEADER = "---\njupytext:"
 
 def is_self_check(source: str) -> bool:
     """A code cell that only runs the participant self-check (Lesson 1 opens with one)."""
-    lines = [line.strip() for line in source.splitlines() if line.strip()]
-    return lines == ["from dlps.selfcheck import self_check", "self_check()"]
+    lines = [line.split("#")[0].strip() for line in source.splitlines()]
+    lines = [line for line in lines if line]
+    return (len(lines) == 2 and lines[0] == "from dlps.selfcheck import self_check"
+            and lines[1].replace(" ", "") in ("self_check()", "ready=self_check()"))
 
 
 def is_notebook(path: Path) -> bool:
