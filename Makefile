@@ -83,14 +83,17 @@ exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
 
 # Each profile keeps its own execution cache and run records, so a book built in one profile
-# never shows outputs cached from another. _build/html links to the latest build.
+# never shows outputs cached from another. _build/html links to the latest build. --all re-reads
+# every page: without it, a page whose notebook failed (e.g. for a missing data file, since
+# supplied) would not be tried again and the rebuild would pass with the failure on the page;
+# the cache still skips every notebook that ran before, unchanged.
 book: $(STAMP) $(VENDOR)
 	$(PY) tools/make_exercises.py --check
 	@profile=$$($(PY) -c "import dlps; print(dlps.get_profile())") && \
 	out=_build/book-$$profile && \
 	echo "Building the book in the '$$profile' profile into $$out" && \
 	DLPS_RUN_LOG=$(CURDIR)/$$out/runs $(VENV)/bin/jupyter-book build . --path-output $$out \
-		--warningiserror --nitpick --keep-going && \
+		--warningiserror --nitpick --keep-going --all && \
 	ln -sfn book-$$profile/_build/html _build/html && \
 	echo "Book written to _build/html/index.html"
 
