@@ -174,6 +174,15 @@ def glue(name: str, value) -> None:
         print(f"{name} = {value:.4g}" if isinstance(value, float) else f"{name} = {value}")
 
 
+def machine_name(device) -> str:
+    """How run records and the self-check's benchmark name the machine behind ``device``: the GPU's
+    name on CUDA, else the processor and torch's thread count (``python -m dlps calibrate``
+    matches records and benchmarks by it)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
 def record_run(notebook: str, metrics: dict) -> Path | None:
     """Record how this notebook run went, for the book's status page and per-lesson badge.
 
@@ -189,9 +198,7 @@ def record_run(notebook: str, metrics: dict) -> Path | None:
         "notebook": notebook,
         "profile": get_profile(),
         "device": device.type,
-        "device_name": (torch.cuda.get_device_name(0) if device.type == "cuda"
-                        else f"{platform.processor() or platform.machine()}, "
-                             f"{torch.get_num_threads()} threads"),
+        "device_name": machine_name(device),
         "torch": torch.__version__,
         "seconds": None if _run_started is None else round(time.perf_counter() - _run_started, 1),
         "peak_memory_gb": round(_peak_memory_gb(), 2),

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import re
 import shutil
 import sys
@@ -150,7 +149,7 @@ def check_device() -> Result:
     """The device dlps chooses, and a small matrix product computed on it."""
     import torch
 
-    from . import get_device
+    from . import get_device, machine_name
 
     device = get_device(verbose=False)
     with torch.random.fork_rng(devices=[]):
@@ -158,12 +157,7 @@ def check_device() -> Result:
         matrix = torch.rand(64, 64)
     on_device = (matrix.to(device) @ matrix.to(device).T).cpu()
     expected = matrix.double() @ matrix.double().T
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(0)
-    elif device.type == "mps":
-        name = "Apple GPU (Metal)"
-    else:
-        name = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    name = "Apple GPU (Metal)" if device.type == "mps" else machine_name(device)
     # float32 products (TF32 on recent NVIDIA GPUs) agree to about three significant digits.
     if torch.allclose(on_device.double(), expected, rtol=5e-3, atol=1e-3):
         return Result("Device", "ok", f"{device.type} ({name}); a 64x64 matrix product on it "
@@ -345,7 +339,7 @@ def benchmark(seconds: float = BENCHMARK_SECONDS, device=None) -> dict:
     import torch
     from torch import nn
 
-    from . import get_device
+    from . import get_device, machine_name
 
     device = device or get_device(verbose=False)
     with torch.random.fork_rng(devices=[]):
@@ -374,18 +368,10 @@ def benchmark(seconds: float = BENCHMARK_SECONDS, device=None) -> dict:
         "seconds": round(time.perf_counter() - started, 1),
         "device": device.type,
         "threads": torch.get_num_threads(),
-        "machine": _machine_name(device),
+        "machine": machine_name(device),
         "torch": torch.__version__,
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-
-
-def _machine_name(device) -> str:
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 def record_benchmark(folder: Path, result: dict) -> Path:
