@@ -181,7 +181,7 @@ def check_graphviz(which=shutil.which) -> Result:
 # --------------------------------------------------------------------------- data
 def reachable(url: str, timeout: float = 4.0) -> bool:
     """Does the host of ``url`` answer an HTTP HEAD request?  Nothing is downloaded."""
-    if os.environ.get(data.OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}:
+    if data._offline():
         return False
     try:
         request = urllib.request.Request(url, method="HEAD")
@@ -192,9 +192,9 @@ def reachable(url: str, timeout: float = 4.0) -> bool:
 
 
 def _mirror_copy(relpath: str) -> Path | None:
-    for mirror in os.environ.get(data.MIRROR_ENV, "").split(os.pathsep):
-        if mirror.strip() and (Path(mirror).expanduser() / relpath).is_file():
-            return Path(mirror).expanduser() / relpath
+    for mirror in data._mirror_dirs():
+        if (mirror / relpath).is_file():
+            return mirror / relpath
     return None
 
 
