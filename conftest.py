@@ -69,7 +69,7 @@ def pytest_configure(config):
     """Fresh test folders for this run (controller only), then the stand-in files."""
     from filelock import FileLock
 
-    BUILD.mkdir(exist_ok=True)
+    BUILD.mkdir(parents=True, exist_ok=True)
     if _is_controller(config):
         for folder in (DONE, BUILD / "test-data", BUILD / "test-runs", JUPYTER_CACHE):
             shutil.rmtree(folder, ignore_errors=True)

@@ -10,7 +10,8 @@ test checks against the lessons' real headings.  Lessons import it as ``import d
 * ``dlps.by_profile(...)``   -- pick a size for the profile             (Lesson 1)
 * ``dlps.glue(...)``         -- hand a number to the book's text        (Lesson 1)
 * ``dlps.record_run(...)``   -- provenance for the status page          (Lesson 1)
-* ``dlps.count_parameters``, ``dlps.autocast``, ``dlps.evaluate``, ``dlps.fit``
+* ``dlps.count_parameters``, ``dlps.autocast``, ``dlps.predict``, ``dlps.evaluate``,
+  ``dlps.fit``
                              -- training plumbing                      (Lessons 2 and 4)
 * ``dlps.data``              -- course data directory and dataset registry
 """
@@ -28,11 +29,21 @@ import numpy as np
 import torch
 
 from . import data, runlog
-from .training import amp_dtype, autocast, count_parameters, evaluate, fit, grad_scaler
+from .training import (
+    EMULATE_AMP_ENV,
+    amp_dtype,
+    autocast,
+    count_parameters,
+    evaluate,
+    fit,
+    grad_scaler,
+    predict,
+)
 
 __all__ = [
     "data",
     "BOOK_BUILD_ENV",
+    "EMULATE_AMP_ENV",
     "PROFILES",
     "PROFILE_ENV",
     "amp_dtype",
@@ -45,6 +56,7 @@ __all__ = [
     "get_profile",
     "glue",
     "grad_scaler",
+    "predict",
     "record_run",
     "seed_everything",
     "show_setup",

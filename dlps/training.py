@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["amp_dtype", "autocast", "count_parameters", "evaluate", "fit", "grad_scaler"]
+__all__ = ["amp_dtype", "autocast", "count_parameters", "evaluate", "fit", "grad_scaler",
+           "predict"]
 
 
 def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
@@ -25,19 +27,34 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+#: Environment variable that only the test suite sets: ``DLPS_EMULATE_AMP=1`` makes the CPU
+#: behave like a bfloat16 GPU for ``amp_dtype``/``autocast``, so that every notebook can be run
+#: with mixed precision on a machine without a GPU (``make test`` runs them all once that way).
+EMULATE_AMP_ENV = "DLPS_EMULATE_AMP"
+
+
+def _emulating_amp() -> bool:
+    return os.environ.get(EMULATE_AMP_ENV, "").strip() not in ("", "0")
+
+
 def amp_dtype(device: torch.device) -> torch.dtype | None:
     """The reduced precision worth using for mixed precision on ``device``, or None.
 
     bfloat16 on CUDA GPUs that have native bfloat16 tensor cores (compute capability 8.0 and
-    newer: A100, H100, RTX 30xx and later); float16 on older CUDA GPUs such as Colab's T4
-    (7.5), which then needs a gradient scaler; None (stay in float32) on CPUs and Apple GPUs,
-    where reduced precision gains little or is slower.
+    newer: A100, H100, RTX 30xx and later); float16 on CUDA GPUs with float16 tensor cores but
+    no bfloat16 (7.x: V100, Colab's T4), which then needs a gradient scaler; None (stay in
+    float32) on older CUDA GPUs (below 7.0 float16 has no tensor cores and is slow), on CPUs
+    and on Apple GPUs.  With ``$DLPS_EMULATE_AMP`` set (tests only) the CPU gets bfloat16.
     Taught in Lesson 4, section "Mixed precision on CUDA".
     """
+    if device.type == "cpu" and _emulating_amp():
+        return torch.bfloat16
     if device.type != "cuda":
         return None
     major, _ = torch.cuda.get_device_capability(device)
-    return torch.bfloat16 if major >= 8 else torch.float16
+    if major >= 8:
+        return torch.bfloat16
+    return torch.float16 if major >= 7 else None
 
 
 def autocast(device: torch.device):
@@ -54,7 +71,8 @@ def grad_scaler(device: torch.device) -> torch.amp.GradScaler:
     """A gradient scaler that is active only with float16 autocast (see ``amp_dtype``).
 
     float16 has a narrow exponent range: small gradients underflow to zero unless the loss is
-    scaled up before ``backward`` and the gradients scaled back down before the step.
+    scaled up before ``backward`` and the gradients scaled back down before the step.  Make one
+    per training run (it learns a good scale factor as the run goes), not one per epoch.
     Taught in Lesson 4, section "Mixed precision on CUDA".
     """
     return torch.amp.GradScaler("cuda", enabled=amp_dtype(device) == torch.float16)
@@ -65,26 +83,40 @@ def _model_device(model: torch.nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model, X, y, prepare=None, batch_size: int = 1024) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of a classifier that outputs logits, without gradients.
+def predict(model, X, prepare=None, batch_size: int = 1024) -> torch.Tensor:
+    """Logits of ``model`` for every row of ``X``, as float32 on the model's device.
 
-    ``X`` and ``y`` may live on any device: each batch is moved to the model's device, and
-    ``prepare`` (if given) turns a raw batch (e.g. ``uint8`` images) into network input there.
+    The forward pass runs under ``autocast`` exactly as in training, so predictions shown
+    (a confusion matrix, a gallery of mistakes) and accuracies reported come from one
+    precision path: on a bfloat16 GPU a float32 rerun would flip a few near-tie images.
+    ``X`` may live on any device; ``prepare`` turns a raw batch into network input.
     Taught in Lesson 4, section "The training loop, written once".
     """
     model.eval()  # dropout off, batch norm uses its running statistics
     device = _model_device(model)
-    total_loss = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
+    chunks = []
     for start in range(0, len(X), batch_size):
         x = X[start:start + batch_size].to(device)
-        target = y[start:start + batch_size].to(device)
         with autocast(device):
             logits = model(prepare(x) if prepare else x)
-        total_loss += F.cross_entropy(logits.float(), target, reduction="sum")
-        correct += (logits.argmax(dim=1) == target).sum()
+        chunks.append(logits.float())  # losses, softmax and NumPy want float32
+    return torch.cat(chunks)
+
+
+@torch.no_grad()
+def evaluate(model, X, y, prepare=None, batch_size: int = 1024) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of a classifier that outputs logits, without gradients.
+
+    ``X`` and ``y`` may live on any device; the logits come from ``predict``, so accuracies
+    and the predictions a lesson shows always agree.
+    Taught in Lesson 4, section "The training loop, written once".
+    """
+    logits = predict(model, X, prepare, batch_size)
+    target = y.to(logits.device)
+    loss = F.cross_entropy(logits, target)
+    correct = (logits.argmax(dim=1) == target).sum()
     # one synchronisation per call, not one per batch
-    return total_loss.item() / len(X), correct.item() / len(X)
+    return loss.item(), correct.item() / len(X)
 
 
 def _train_one_epoch(model, optimizer, scaler, X, y, batch_size, prepare, augment, scheduler):
@@ -97,7 +129,9 @@ def _train_one_epoch(model, optimizer, scaler, X, y, batch_size, prepare, augmen
         if augment is not None:
             batch = augment(batch)
         with autocast(device):
-            loss = F.cross_entropy(model(prepare(batch) if prepare else batch), y[idx].to(device))
+            logits = model(prepare(batch) if prepare else batch)
+        # the loss in float32: a reduced-precision softmax and log lose small probabilities
+        loss = F.cross_entropy(logits.float(), y[idx].to(device))
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

@@ -130,7 +130,7 @@ def test_every_public_helper_names_the_lesson_that_teaches_it():
 
     for name in ("get_device", "seed_everything", "get_profile", "by_profile", "glue",
                  "record_run", "count_parameters", "amp_dtype", "autocast", "grad_scaler",
-                 "evaluate", "fit"):
+                 "predict", "evaluate", "fit"):
         assert 'section "' in inspect.getdoc(getattr(dlps, name)), name
 
 
@@ -180,6 +180,41 @@ def test_mixed_precision_choice_follows_the_gpu(monkeypatch):
     assert dlps.amp_dtype(cuda) == torch.float16                    # T4: fp16 + scaler
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
     assert dlps.amp_dtype(cuda) == torch.bfloat16                   # H100: native bf16
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 1))
+    assert dlps.amp_dtype(cuda) is None                             # P100/GTX 10xx: float32
+    monkeypatch.delenv(dlps.EMULATE_AMP_ENV, raising=False)
     assert dlps.amp_dtype(torch.device("cpu")) is None
     assert dlps.amp_dtype(torch.device("mps")) is None
     assert not dlps.grad_scaler(torch.device("cpu")).is_enabled()
+
+
+def test_the_suite_can_emulate_a_bfloat16_gpu_on_the_cpu(monkeypatch):
+    """DLPS_EMULATE_AMP=1 (tests only) gives the CPU bfloat16 autocast, without a scaler."""
+    cpu = torch.device("cpu")
+    monkeypatch.setenv(dlps.EMULATE_AMP_ENV, "1")
+    assert dlps.amp_dtype(cpu) == torch.bfloat16
+    assert not dlps.grad_scaler(cpu).is_enabled()
+    layer = torch.nn.Linear(8, 8)
+    with dlps.autocast(cpu):
+        assert layer(torch.randn(2, 8)).dtype == torch.bfloat16
+    monkeypatch.setenv(dlps.EMULATE_AMP_ENV, "0")
+    assert dlps.amp_dtype(cpu) is None
+
+
+def test_predictions_and_accuracy_come_from_one_precision_path(monkeypatch):
+    """Under bfloat16 autocast, the logits behind evaluate's accuracy are predict's logits,
+    and they differ from a float32 forward pass (the Lesson 4 crash on an H200)."""
+    monkeypatch.setenv(dlps.EMULATE_AMP_ENV, "1")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(),
+                                torch.nn.Linear(64, 10))
+    X, y = torch.randn(3000, 16), torch.randint(0, 10, (3000,))
+    logits = dlps.predict(model, X, batch_size=256)
+    assert logits.dtype == torch.float32 and logits.shape == (3000, 10)
+    loss, accuracy = dlps.evaluate(model, X, y, batch_size=512)
+    assert accuracy == (logits.argmax(dim=1) == y).sum().item() / len(y)
+    assert abs(loss - torch.nn.functional.cross_entropy(logits, y).item()) < 1e-5
+    with torch.no_grad():
+        full_precision = model(X)
+    assert not torch.equal(full_precision, logits)       # bf16 really was in use
+    assert (full_precision.argmax(dim=1) != logits.argmax(dim=1)).any()
