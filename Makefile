@@ -7,12 +7,19 @@
 #   make lint          ruff on the Python files, and on the code cells of lessons and solutions
 #   make workshop-kit  fetch + verify every dataset and weight file, pack an offline kit in dist/
 #   make stage         fetch + verify every dataset into $DLPS_DATA
-# Every target first creates or updates the virtual environment .venv from requirements.txt.
+#   make env           the learners' environment only: .venv from requirements.txt, JupyterLab
+#   make dev-env       make env, plus the authors' tools of requirements-dev.txt (book, lint,
+#                      tests); book, test, lint and colab-test do this first
+# Every target first creates or updates the virtual environment .venv: `env` and the learner
+# targets from requirements.txt, the authors' targets also from requirements-dev.txt.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# A second stamp for the authors' tools: a learner's `make env` never installs them, and a
+# change to either requirements file brings them up to date before the next book or test.
+DEV_STAMP := $(VENV)/.installed-dev
 VENDOR := _build/vendor/.complete
 # The Pythons the course supports: every pin in requirements.txt has binary wheels for each of
 # them on Linux x86_64 and macOS arm64 (make check-wheels). pandas 3 and scipy 1.17 need 3.11.
@@ -20,7 +27,7 @@ SUPPORTED_PYTHONS := 3.11 3.12 3.13 3.14
 # JupyterLab opens Markdown (MyST) files as notebooks through jupytext: settings for this .venv.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test notebooks workshop-kit stage exercises env clean check-wheels colab-test lint
+.PHONY: book test notebooks workshop-kit stage exercises env dev-env clean check-wheels colab-test lint
 
 env: $(STAMP)
 
@@ -44,6 +51,15 @@ $(STAMP): requirements.txt pyproject.toml tools/jupyterlab-overrides.json
 	cp tools/jupyterlab-overrides.json $(LAB_SETTINGS)
 	touch $@
 
+dev-env: $(DEV_STAMP)
+
+# requirements-dev.txt includes requirements.txt, so pip resolves the authors' tools together
+# with the learner pins and never moves one of those.
+$(DEV_STAMP): $(STAMP) requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $@
+
 # Every pin resolves to binary wheels for every supported Python on Linux x86_64 and macOS arm64
 # (a dry run of pip against PyPI: nothing is built or installed).
 check-wheels: $(STAMP)
@@ -52,7 +68,7 @@ check-wheels: $(STAMP)
 # Every exported lesson and solution notebook, setup cell included, run as in Google Colab:
 # Python 3.12 with today's releases of what Colab ships, none of what it lacks, a fresh runtime
 # per notebook, smoke profile. Everything (the environment too) stays in _build/colab.
-colab-test: $(STAMP)
+colab-test: $(DEV_STAMP)
 	$(PY) tools/colab_emulation.py
 
 # MathJax and the Jupyter widget renderer (for progress bars) are served from the book itself,
@@ -74,7 +90,7 @@ $(VENDOR):
 # needs them (E402) or grouped by topic (I001), `for epoch in range(n)` loops (B007), a bare
 # name at the end of a cell to display it (B018), closures called at once (B023).
 NOTEBOOK_LINT_IGNORE := E402,I001,B007,B018,B023
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/nbqa ruff lessons/*.md solutions/*.md --line-length 80 \
 		--extend-ignore $(NOTEBOOK_LINT_IGNORE)
@@ -87,7 +103,7 @@ exercises: $(STAMP)
 # every page: without it, a page whose notebook failed (e.g. for a missing data file, since
 # supplied) would not be tried again and the rebuild would pass with the failure on the page;
 # the cache still skips every notebook that ran before, unchanged.
-book: $(STAMP) $(VENDOR)
+book: $(DEV_STAMP) $(VENDOR)
 	$(PY) tools/make_exercises.py --check
 	@profile=$$($(PY) -c "import dlps; print(dlps.get_profile())") && \
 	out=_build/book-$$profile && \
@@ -115,7 +131,7 @@ stage: $(STAMP)
 
 # The suite sets up its own environment (tests/conftest.py: smoke profile, test data folder,
 # stand-ins, run log) and options (pyproject.toml), so `make test` is plain `pytest`.
-test: $(STAMP) $(VENDOR)
+test: $(DEV_STAMP) $(VENDOR)
 	$(PY) -m pytest
 
 clean:
