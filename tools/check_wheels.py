@@ -1,8 +1,14 @@
 """Check that the exact lock resolves to binary wheels on every supported Python and platform.
 
     python tools/check_wheels.py 3.11 3.12 3.13 3.14        (or: make check-wheels)
+        [--requirements FILE ...]
 
-For each Python version given and each platform in ``PLATFORMS``, pip resolves requirements.txt
+Both pinned files are checked, each on its own: ``requirements.txt`` (what a learner installs
+with ``make env``) and ``requirements-dev.txt`` (the authors' tools, which includes the learner
+file, so it is resolved together with it as ``make dev-env`` installs it). ``--requirements``,
+given once or more, checks only those files.
+
+For each file, each Python version given and each platform in ``PLATFORMS``, pip resolves it
 against the package index as if it were installing on that machine, accepting binary wheels
 only (``pip install --dry-run --ignore-installed --only-binary=:all: --python-version X
 --implementation cp --platform ...``). pip reads only the wheels' metadata: nothing is built,
@@ -114,13 +120,18 @@ def pip_command(python: str, platform: str, requirements: Path, report: Path) ->
     return command
 
 
+#: The pinned files a plain `make check-wheels` checks: the learners' and the authors'.
+REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
+
+
 def check(python: str, platform: str, requirements: Path, workdir: Path) -> dict:
-    """Resolve the lock for one Python and platform; returns what pip chose or why it failed."""
-    report = workdir / f"{python}-{platform}.json"
+    """Resolve one pinned file for one Python and platform; returns what pip chose or why it
+    failed."""
+    report = workdir / f"{requirements.stem}-{python}-{platform}.json"
     start = time.perf_counter()
     result = subprocess.run(pip_command(python, platform, requirements, report),
                             capture_output=True, text=True, env=pip_env())
-    outcome = {"python": python, "platform": platform,
+    outcome = {"requirements": requirements.name, "python": python, "platform": platform,
                "seconds": round(time.perf_counter() - start, 1), "ok": result.returncode == 0}
     if not outcome["ok"]:
         # pip's own explanation, without its warnings
@@ -146,24 +157,31 @@ def main(argv=None) -> int:
     parser.add_argument("pythons", nargs="+", help="Python versions, e.g. 3.11 3.12")
     parser.add_argument("--platform", action="append", choices=sorted(PLATFORMS),
                         help="only these platforms (default: all)")
-    parser.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
+    parser.add_argument("--requirements", type=Path, action="append",
+                        help="a pinned file to check (repeatable; default: "
+                             + " and ".join(path.name for path in REQUIREMENTS) + ")")
     parser.add_argument("--jobs", type=int, default=8,
                         help="resolutions run at once (they wait on the network, not the CPU)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     platforms = args.platform or list(PLATFORMS)
-    combos = [(python, platform) for python in args.pythons for platform in platforms]
+    files = args.requirements or REQUIREMENTS
+    combos = [(python, platform, path) for path in files for python in args.pythons
+              for platform in platforms]
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, \
             concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(check, python, platform, args.requirements, Path(tmp))
-                   for python, platform in combos]
+        futures = [pool.submit(check, python, platform, path, Path(tmp))
+                   for python, platform, path in combos]
         results = [future.result() for future in futures]
 
-    print(f"Binary wheels for {args.requirements.name} "
+    print(f"Binary wheels for {' and '.join(path.name for path in files)} "
           f"({time.perf_counter() - start:.0f} s wall):")
     for r in results:
+        if len(files) > 1 and r is next(x for x in results
+                                        if x["requirements"] == r["requirements"]):
+            print(f" {r['requirements']}:")
         where = PLATFORMS[r["platform"]][0]
         if r["ok"]:
             shown = " ".join(f"{name} {version}" for name, version in r["versions"].items())
