@@ -1,8 +1,10 @@
 # Deep Learning for the Physical Sciences -- build and test entry points.
 #   make book          build the executed HTML book (profile: $DLPS_PROFILE, else the default)
-#   make test          unit tests, every notebook under nbval, exercises, book build, browser
+#   make test          unit tests, every notebook under nbval, exercises, book build, browser;
+#                      then test-amp: every notebook again with bf16 autocast emulated on the CPU
 #   make notebooks     export stripped .ipynb copies for Colab/Binder into _build/notebooks
 #   make colab-test    run every exported lesson and solution notebook in an emulated Colab
+#   make gpu-check     run every lesson in the full profile on a CUDA GPU, without Jupyter
 #   make check-wheels  check that every pin has wheels for each supported Python and platform
 #   make lint          ruff on the Python files, and on the code cells of lessons and solutions
 #   make workshop-kit  fetch + verify every dataset and weight file, pack an offline kit in dist/
@@ -27,7 +29,7 @@ SUPPORTED_PYTHONS := 3.11 3.12 3.13 3.14
 # JupyterLab opens Markdown (MyST) files as notebooks through jupytext: settings for this .venv.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test notebooks workshop-kit stage exercises env dev-env clean check-wheels colab-test lint
+.PHONY: book test test-amp gpu-check notebooks workshop-kit stage exercises env dev-env clean check-wheels colab-test lint
 
 env: $(STAMP)
 
@@ -130,9 +132,25 @@ stage: $(STAMP)
 	$(PY) -m dlps stage
 
 # The suite sets up its own environment (tests/conftest.py: smoke profile, test data folder,
-# stand-ins, run log) and options (pyproject.toml), so `make test` is plain `pytest`.
+# stand-ins, run log) and options (pyproject.toml), so `make test` is plain `pytest`, followed
+# by test-amp.
 test: $(DEV_STAMP) $(VENDOR)
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-amp
+
+# Every lesson and solution notebook once more with mixed precision emulated on the CPU
+# (bfloat16 autocast, as on an A100/H100), in a build folder of its own: a float32 result
+# compared with an autocast one, a bfloat16 tensor handed to NumPy or a dtype clash in a
+# hand-written layer fails here as it would on a GPU.
+test-amp: $(DEV_STAMP)
+	DLPS_EMULATE_AMP=1 DLPS_TEST_BUILD=$(CURDIR)/_build/test-amp $(PY) -m pytest \
+		-p no:cacheprovider lessons solutions
+
+# Every lesson in the full profile on a CUDA GPU, cell by cell in plain Python (no Jupyter, no
+# virtual environment: a GPU machine's own python3 and packages), with run records, peak device
+# memory and per-cell times in _build/gpu-check. See tools/gpu_check.py for what it needs.
+gpu-check:
+	$(PYTHON) tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf _build dist

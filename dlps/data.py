@@ -375,23 +375,58 @@ def _cifar_from_arrays(home: Path, train: bool):
     return images.transpose(0, 3, 1, 2), labels.astype(np.int64)
 
 
+#: The mosaic: 240 rows of 250 tiles of 32 x 32 pixels; 50 000 training images, then 10 000 test.
+_MOSAIC_TILES_PER_ROW, _MOSAIC_TRAIN = 250, 50_000
+
+
+def _cifar_from_mosaic(mosaic: Path, labels_home: Path, train: bool):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(mosaic) as picture:
+        pixels = np.asarray(picture.convert("RGB"))                      # (7680, 8000, 3)
+    rows = pixels.shape[0] // 32
+    tiles = pixels.reshape(rows, 32, _MOSAIC_TILES_PER_ROW, 32, 3).transpose(0, 2, 1, 3, 4)
+    tiles = tiles.reshape(-1, 32, 32, 3)
+    images = tiles[:_MOSAIC_TRAIN] if train else tiles[_MOSAIC_TRAIN:]
+    split = "train" if train else "test"
+    labels = np.load(labels_home / f"{split}_labels.npy", allow_pickle=False)
+    if len(labels) != len(images):
+        raise ValueError(f"{mosaic} holds {len(images)} {split} images, the labels {len(labels)}")
+    return images.transpose(0, 3, 1, 2), labels.astype(np.int64)
+
+
+def _present(relpaths) -> bool:
+    places = [data_dir()] + _mirror_dirs()
+    return all(any((place / p).is_file() for place in places) for p in relpaths)
+
+
+def _cifar_copy() -> str:
+    """'official', 'arrays' (the JPEG re-encoding), 'mosaic' (the same in one JPEG) or
+    'test-fixture': the copy ``load_cifar10`` reads."""
+    relpath = DATASETS["cifar10"].files[0]
+    try:
+        _fetch_real(relpath)
+    except DataUnavailableError:
+        if _present(DATASETS["cifar10_jpeg"].files):
+            return "arrays"
+        labels = [p for p in DATASETS["cifar10_jpeg"].files if p.endswith("_labels.npy")]
+        if _present(DATASETS["cifar10_mosaic"].files + tuple(labels)):
+            return "mosaic"
+        fetch(relpath)   # the test harness's stand-in, or the clear missing-file error
+    return "test-fixture" if is_fixture(relpath) else "official"
+
+
 def cifar10_source() -> str:
     """Which copy ``load_cifar10`` reads: 'official', 'jpeg-reencoding' or 'test-fixture'.
 
     The official archive always comes first (staged, mirrored or downloaded).  The JPEG
     re-encoding is used only when the archive cannot be had and the copy sits in the data
-    directory or a mirror; the test harness's stand-in only when neither exists.
+    directory or a mirror (as arrays, or as the 20 MB mosaic of the same images that GPU
+    machines taking in little data get); the test harness's stand-in only when none exists.
     """
-    relpath = DATASETS["cifar10"].files[0]
-    try:
-        _fetch_real(relpath)
-    except DataUnavailableError:
-        places = [data_dir()] + _mirror_dirs()
-        if all(any((place / p).is_file() for place in places)
-               for p in DATASETS["cifar10_jpeg"].files):
-            return "jpeg-reencoding"
-        fetch(relpath)   # the test harness's stand-in, or the clear missing-file error
-    return "test-fixture" if is_fixture(relpath) else "official"
+    copy = _cifar_copy()
+    return "jpeg-reencoding" if copy in ("arrays", "mosaic") else copy
 
 
 def load_cifar10(train: bool = True):
@@ -405,8 +440,14 @@ def load_cifar10(train: bool = True):
     import numpy as np
     import torch
 
-    if cifar10_source() == "jpeg-reencoding":
+    copy = _cifar_copy()
+    if copy == "arrays":
         images, labels = _cifar_from_arrays(fetch_dataset("cifar10_jpeg"), train)
+    elif copy == "mosaic":
+        split = "train" if train else "test"
+        labels_file = fetch(f"{DATASETS['cifar10_jpeg'].home}/{split}_labels.npy")
+        images, labels = _cifar_from_mosaic(
+            fetch_dataset("cifar10_mosaic") / "cifar10_all_q75.jpg", labels_file.parent, train)
     else:
         images, labels = _cifar_from_tarball(fetch(DATASETS["cifar10"].files[0]), train)
     return torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels)

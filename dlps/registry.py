@@ -137,6 +137,25 @@ TABLE = {
              "304b62720d1e1527076a6802ac78f284c6bc5a7295d4bb337c2dae625efa9618", None, ()),
         ),
     },
+    "cifar10_mosaic": {
+        "title": "CIFAR-10 JPEG re-encoding as one 20 MB mosaic (for GPU machines that take in "
+                 "little data)",
+        "source": "the images of cifar10_jpeg, tiled 250 per row (training images first, then "
+                  "test) into one JPEG of quality 75; a second lossy encoding (on average 1.06 "
+                  "grey levels from cifar10_jpeg); labels from cifar10_jpeg's label files",
+        "licence": "derivative of CIFAR-10 (research use)",
+        "home": "cifar-10-mosaic",
+        "opened_by": "dlps.data.load_cifar10(train=...), only when neither the official archive "
+                     "nor the cifar10_jpeg arrays can be had",
+        "kit": False,
+        "notice": "CIFAR-10 images come from a JPEG mosaic of a JPEG re-encoding of the dataset "
+                  "(two lossy encodings), not from the official archive: for timing GPU runs, "
+                  "not for the accuracies a lesson quotes.",
+        "files": (
+            ("cifar-10-mosaic/cifar10_all_q75.jpg", 20361068,
+             "0b22abd163fa2ebfddd212f2c0187308219ac0ebffb028eb332457ebb15ae8d2", None, ()),
+        ),
+    },
     "resnet18_weights": {
         "title": "ResNet18 ImageNet weights (torchvision ResNet18_Weights.IMAGENET1K_V1)",
         "source": "torchvision",

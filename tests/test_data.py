@@ -69,7 +69,8 @@ def test_data_dir_defaults_to_checkout_data_folder(monkeypatch):
 
 def test_registry_has_every_course_dataset():
     assert set(data.DATASETS) == {"mnist", "fashion_mnist", "wine_quality", "california_housing",
-                                  "cifar10", "cifar10_jpeg", "resnet18_weights"}
+                                  "cifar10", "cifar10_jpeg", "cifar10_mosaic",
+                                  "resnet18_weights"}
     for entry in data.REGISTRY.values():
         assert len(entry.sha256) == 64, f"{entry.relpath}: every file is verified by sha256"
         assert entry.size and entry.source
@@ -80,6 +81,7 @@ def test_registry_has_every_course_dataset():
     assert weights.size == 46830571 and weights.sha256.startswith("f37072fd")
     # The JPEG re-encoding is for measuring only: never in a kit, always announced.
     assert not data.DATASETS["cifar10_jpeg"].kit and data.DATASETS["cifar10_jpeg"].notice
+    assert not data.DATASETS["cifar10_mosaic"].kit and data.DATASETS["cifar10_mosaic"].notice
 
 
 def test_no_code_path_names_a_dataset():
@@ -324,6 +326,36 @@ def test_cifar_jpeg_copy_is_used_only_without_the_archive_and_is_checksummed(
     np.save(mirror / "cifar-10-npy" / "test_labels.npy", rng.integers(0, 10, 7))  # tampered
     with pytest.raises(data.ChecksumError):
         data.load_cifar10(train=False)
+
+
+CIFAR_JPEG = ROOT.parent / "shared" / "cifar10-jpeg"
+
+
+@pytest.mark.skipif(not (CIFAR_JPEG / "cifar-10-mosaic").is_dir(),
+                    reason="needs the shared CIFAR-10 JPEG copy")
+def test_cifar_mosaic_serves_gpu_machines_that_take_in_little_data(clean_env, tmp_path,
+                                                                   monkeypatch, capsys):
+    """With only the 20 MB mosaic and the label files (what a GPU machine is sent), CIFAR-10
+    loads, checksummed, as the same images within the mosaic's second JPEG encoding."""
+    import numpy as np
+
+    mirror = tmp_path / "mirror"
+    (mirror / "cifar-10-npy").mkdir(parents=True)
+    (mirror / "cifar-10-mosaic").symlink_to(CIFAR_JPEG / "cifar-10-mosaic")
+    for split in ("train", "test"):
+        name = f"{split}_labels.npy"
+        (mirror / "cifar-10-npy" / name).symlink_to(CIFAR_JPEG / "cifar-10-npy" / name)
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    monkeypatch.setenv(data.OFFLINE_ENV, "1")
+    assert data.cifar10_source() == "jpeg-reencoding"
+    images, labels = data.load_cifar10(train=False)
+    assert "two lossy encodings" in capsys.readouterr().out
+    arrays = np.load(CIFAR_JPEG / "cifar-10-npy" / "test_images.npy")
+    assert images.shape == (10000, 3, 32, 32)
+    assert (labels.numpy() == np.load(CIFAR_JPEG / "cifar-10-npy" / "test_labels.npy")).all()
+    difference = np.abs(images.permute(0, 2, 3, 1).numpy().astype(int) - arrays)
+    assert difference.mean() < 1.5                 # the README measured 1.06 grey levels
+    assert np.abs(difference.reshape(10000, -1).mean(axis=1)).max() < 6  # no tile shifted
 
 
 def torch_uint8():
