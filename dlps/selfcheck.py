@@ -7,7 +7,9 @@ Each check prints one line with a mark, ``[ ok ]``, ``[note]`` (something is los
 decision, but the course runs) or ``[FAIL]`` (fix it before the workshop), and indented
 details; the last line says PASS or FAIL (exit status 0 or 1).  The checks:
 
-* Python is a supported version and every pin of ``requirements.txt`` is installed;
+* Python is a supported version and every pin of ``requirements.txt`` (the packages a learner
+  needs) is installed at its version; the authors' tools of ``requirements-dev.txt`` (book,
+  lint, tests) are not checked, so a learner never fails for them;
 * the device ``dlps.get_device`` chooses, and one small matrix product on it;
 * Graphviz's ``dot`` (only Lesson 1's graph pictures need it: a note, never a FAIL);
 * every dataset of the workshop kit: verified in the data folder or a mirror, or downloadable
@@ -41,8 +43,10 @@ __all__ = ["Result", "benchmark", "calibrate", "run_checks", "self_check"]
 
 #: Python versions the pins of requirements.txt have wheels for (the Makefile says the same).
 SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14))
-#: Where the pins live in a course checkout.
+#: Where the learner pins live in a course checkout: the only file the self-check reads.
 REQUIREMENTS = schedule.ROOT / "requirements.txt"
+#: The authors' pins (book, lint, tests), which the self-check leaves alone.
+DEV_REQUIREMENTS = schedule.ROOT / "requirements-dev.txt"
 #: Seconds the benchmark trains each of its two models (plus a few warm-up steps).
 BENCHMARK_SECONDS = 4.5
 #: Name of the file, inside a run-log folder, that collects benchmark results (JSON lines;
@@ -86,13 +90,14 @@ def check_python(version: tuple[int, ...] | None = None) -> Result:
 
 
 def read_pins(path: Path = REQUIREMENTS) -> dict[str, str]:
-    """``{package: pinned version}`` of every ``name==version`` line that applies here."""
+    """``{package: pinned version}`` of every ``name==version`` line that applies here (pip's
+    options, such as ``-r other.txt``, are not pins and are skipped)."""
     from packaging.requirements import Requirement
 
     pins = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if not line:
+        if not line or line.startswith("-"):
             continue
         requirement = Requirement(line)
         if requirement.marker is not None and not requirement.marker.evaluate():
@@ -121,11 +126,17 @@ def _same_version(installed: str, pinned: str) -> bool:
 
 
 def check_packages(requirements: Path = REQUIREMENTS, version_of=installed_version) -> Result:
-    """Every pin of requirements.txt is installed at its version (a list of mismatches if not)."""
+    """Every pin of the learner file (requirements.txt) is installed at its version (a list of
+    mismatches if not).  The result names the file it read; the authors' tools of
+    requirements-dev.txt are never checked."""
     if not requirements.is_file():
-        return Result("Packages", "note", "no requirements.txt next to the dlps package, so the "
-                      "pins were not checked (normal in Colab)")
+        return Result("Packages", "note", f"no {requirements.name} next to the dlps package, so "
+                      "the pins were not checked (normal in Colab)")
     pins = read_pins(requirements)
+    read = f"read {requirements}"
+    if requirements == REQUIREMENTS:
+        read += (f" (the learner packages; the authors' tools in {DEV_REQUIREMENTS.name} are "
+                 "not checked)")
     wrong = []
     for package, pinned in pins.items():
         installed = version_of(package)
@@ -134,14 +145,16 @@ def check_packages(requirements: Path = REQUIREMENTS, version_of=installed_versi
         elif not _same_version(installed, pinned):
             wrong.append(f"{package}: {installed} installed, {pinned} pinned")
     if not wrong:
-        return Result("Packages", "ok", f"all {len(pins)} pins of {requirements.name} installed")
+        return Result("Packages", "ok", f"all {len(pins)} pins of {requirements.name} installed",
+                      [read])
     in_colab = "google.colab" in sys.modules
     fix = ("Colab brings its own versions; the notebooks are tested with the pins above."
            if in_colab else
-           "Fix: in the course folder run `make env` (or `.venv/bin/pip install -r "
-           "requirements.txt`), and start Jupyter from .venv.")
+           "Fix: in the course folder run `make env` (or `.venv/bin/python -m pip install -r "
+           f"{requirements.name}`), and start Jupyter from .venv.")
     return Result("Packages", "note" if in_colab else "fail",
-                  f"{len(wrong)} of {len(pins)} pins differ", wrong + [fix])
+                  f"{len(wrong)} of {len(pins)} pins of {requirements.name} differ",
+                  [read] + wrong + [fix])
 
 
 # --------------------------------------------------------------------------- device

@@ -57,12 +57,105 @@ def test_wrong_package_version_is_listed(tmp_path):
                             "colorama==0.4.6 ; sys_platform == 'win32'\n")
     result = selfcheck.check_packages(requirements)
     assert result.status == "fail"
-    assert result.summary == "2 of 3 pins differ"
+    assert result.summary == "2 of 3 pins of requirements.txt differ"
+    assert result.details[0] == f"read {requirements}"
     text = "\n".join(result.lines())
     assert f"numpy: {numpy_version} installed, 1.26.4 pinned" in text
     assert "no-such-package-dlps: not installed (pinned 1.0)" in text
     assert "torch" not in text and "make env" in text
     print("\n".join(result.lines()))
+
+
+#: The authors' tools: pinned in requirements-dev.txt only, never checked on a learner's machine.
+AUTHOR_TOOLS = {"jupyter-book", "myst-nb", "sphinx-exercise", "ruff", "nbqa", "pytest", "nbval",
+                "pytest-xdist", "playwright"}
+
+
+def test_learner_and_author_pins_are_two_files():
+    """requirements.txt holds what learners need (the notebooks' packages and JupyterLab);
+    requirements-dev.txt includes it and adds the authors' tools; no package is pinned twice."""
+    learner = selfcheck.read_pins(selfcheck.REQUIREMENTS)
+    author = selfcheck.read_pins(selfcheck.DEV_REQUIREMENTS)
+    assert selfcheck.REQUIREMENTS.name == "requirements.txt"
+    assert {"torch", "jupyterlab", "jupytext", "ipykernel", "ipywidgets"} <= set(learner)
+    assert not AUTHOR_TOOLS & set(learner), "an authors' tool is in the learner pins"
+    assert AUTHOR_TOOLS <= set(author)
+    assert not set(learner) & set(author), "a package is pinned in both files"
+    lines = [line.strip() for line in selfcheck.DEV_REQUIREMENTS.read_text().splitlines()]
+    assert "-r requirements.txt" in lines, "the dev file must include the learner pins"
+
+
+def test_every_package_a_notebook_imports_is_a_learner_pin():
+    """What a learner's notebook (or the dlps package it imports) needs is installed by
+    `make env`: each imported top-level package belongs to a pinned distribution, or comes with
+    one as its dependency (Pillow with torchvision and matplotlib, packaging with pooch)."""
+    import ast
+    from importlib import metadata
+
+    import jupytext
+
+    def imported(path: Path) -> set[str]:
+        if path.suffix == ".md":     # Python cells only: no %%bash cells, no magic lines
+            cells = [cell.source for cell in jupytext.read(path).cells
+                     if cell.cell_type == "code" and not cell.source.lstrip().startswith("%%")]
+            cells = [re.sub(r"^\s*[%!].*$", "", code, flags=re.M) for code in cells]
+        else:
+            cells = [path.read_text()]
+        names = set()
+        for node in (node for code in cells for node in ast.walk(ast.parse(code))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+        return names
+
+    pinned = {name.lower() for name in selfcheck.read_pins(selfcheck.REQUIREMENTS)}
+    dependency_of_a_pin = {"pillow", "packaging"}
+    sources = [*ROOT.glob("lessons/*.md"), *ROOT.glob("solutions/*.md"), *ROOT.glob("dlps/*.py")]
+    owners = metadata.packages_distributions()
+    unpinned = {}
+    for path in sources:
+        for name in imported(path):
+            if name in sys.stdlib_module_names or name in ("dlps", "myst_nb", "google"):
+                continue   # myst_nb only while the book is built (dlps.glue); google: Colab
+            distributions = {d.lower() for d in owners.get(name, [name])}
+            if not distributions & (pinned | dependency_of_a_pin):
+                unpinned.setdefault(name, []).append(path.relative_to(ROOT).as_posix())
+    assert not unpinned, f"imported but not pinned in requirements.txt: {unpinned}"
+
+
+def shadow_distribution(folder: Path, name: str, version: str) -> Path:
+    """A folder whose metadata says that ``name`` is installed at ``version``; first on
+    PYTHONPATH, it is what importlib.metadata (and so the self-check) finds."""
+    info = folder / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    return folder
+
+
+@pytest.mark.parametrize("package, kind", [("ruff", "author"), ("tqdm", "learner")])
+def test_self_check_passes_a_wrong_author_tool_and_fails_a_wrong_learner_package(
+        tmp_path, package, kind):
+    """`python -m dlps check` as a participant runs it, with one installed version changed: a
+    mismatched authors' tool (ruff) still gives PASS, a mismatched learner package (tqdm) FAIL,
+    and the Packages line says which file was read."""
+    assert (package in selfcheck.read_pins(selfcheck.DEV_REQUIREMENTS)) == (kind == "author")
+    assert (package in selfcheck.read_pins()) == (kind == "learner")
+    shadow = shadow_distribution(tmp_path / "shadow", package, "0.0.1")
+    env = {**os.environ, "PYTHONPATH": str(shadow)}
+    result = subprocess.run([sys.executable, "-m", "dlps", "check", "--no-benchmark"],
+                            env=env, capture_output=True, text=True, cwd=ROOT)
+    print(result.stdout)
+    packages = [line for line in result.stdout.splitlines() if "Packages:" in line][0]
+    assert f"read {selfcheck.REQUIREMENTS}" in result.stdout
+    if kind == "author":
+        assert packages.startswith("[ ok ]") and "pins of requirements.txt installed" in packages
+        assert result.returncode == 0 and result.stdout.splitlines()[-1].startswith("PASS")
+    else:
+        assert packages.startswith("[FAIL]") and "1 of" in packages
+        assert f"{package}: 0.0.1 installed" in result.stdout
+        assert result.returncode == 1 and result.stdout.splitlines()[-1].startswith(
+            "FAIL: Packages")
 
 
 # --------------------------------------------------------------------------- device, Graphviz
