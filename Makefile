@@ -6,7 +6,9 @@
 #   make colab-test    run every exported lesson and solution notebook in an emulated Colab
 #   make gpu-check     run every lesson in the full profile on a CUDA GPU, without Jupyter
 #   make check-wheels  check that every pin has wheels for each supported Python and platform
-#   make lint          ruff on the Python files, and on the code cells of lessons and solutions
+#   make pdf           the whole book as one PDF (lessons, exercises, solutions, instructor guide)
+#   make lint          ruff on the Python files, and on the code cells of lessons and solutions;
+#                      CITATION.cff (cffconvert) and the GitHub workflows (actionlint)
 #   make workshop-kit  fetch + verify every dataset and weight file, pack an offline kit in dist/
 #   make stage         fetch + verify every dataset into $DLPS_DATA
 #   make env           the learners' environment only: .venv from requirements.txt, JupyterLab
@@ -29,7 +31,7 @@ SUPPORTED_PYTHONS := 3.11 3.12 3.13 3.14
 # JupyterLab opens Markdown (MyST) files as notebooks through jupytext: settings for this .venv.
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test test-amp gpu-check notebooks workshop-kit stage exercises env dev-env clean check-wheels colab-test lint
+.PHONY: book test test-amp gpu-check notebooks workshop-kit stage exercises env dev-env clean check-wheels colab-test lint pdf
 
 env: $(STAMP)
 
@@ -85,17 +87,29 @@ $(VENDOR):
 	cp _build/npm/node_modules/requirejs/require.js _build/vendor/widgets/require.js
 	touch $@
 
+# cffconvert checks CITATION.cff against the Citation File Format schema. It has an environment
+# of its own: its last release needs jsonschema < 4, which Jupyter cannot use.
+CFFCONVERT := _build/cffconvert/bin/cffconvert
+$(CFFCONVERT): tools/requirements-cffconvert.txt
+	rm -rf _build/cffconvert
+	$(PY) -m venv _build/cffconvert
+	_build/cffconvert/bin/pip install --quiet -r tools/requirements-cffconvert.txt
+	touch $@
+
 # ruff with pyproject.toml's rules on every .py file; then, through nbQA (which reads MyST
 # Markdown with jupytext), on the code cells of the lessons and solutions, at the books' 80
 # columns. Exercise pages are generated from the solutions, so they are checked through them.
 # Rules that do not fit teaching notebooks are left out there: imports where a section first
 # needs them (E402) or grouped by topic (I001), `for epoch in range(n)` loops (B007), a bare
 # name at the end of a cell to display it (B018), closures called at once (B023).
+# Then CITATION.cff against its schema, and the GitHub workflows with actionlint.
 NOTEBOOK_LINT_IGNORE := E402,I001,B007,B018,B023
-lint: $(DEV_STAMP)
+lint: $(DEV_STAMP) $(CFFCONVERT)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/nbqa ruff lessons/*.md solutions/*.md --line-length 80 \
 		--extend-ignore $(NOTEBOOK_LINT_IGNORE)
+	$(CFFCONVERT) --validate -i CITATION.cff
+	$(VENV)/bin/actionlint
 
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
@@ -114,6 +128,17 @@ book: $(DEV_STAMP) $(VENDOR)
 		--warningiserror --nitpick --keep-going --all && \
 	ln -sfn book-$$profile/_build/html _build/html && \
 	echo "Book written to _build/html/index.html"
+
+# The PDF edition: the book as one HTML page (same output folder, flags and execution cache as
+# `make book`, so no notebook runs again after it), printed by Chromium after MathJax has typeset
+# every equation; offline. Needs Debian's chromium (or CHROMIUM=/path/to/chrome).
+PDF := _build/deep-learning-physical-sciences.pdf
+pdf: $(DEV_STAMP) $(VENDOR)
+	$(PY) tools/make_exercises.py --check
+	@profile=$$($(PY) -c "import dlps; print(dlps.get_profile())") && \
+	out=_build/book-$$profile && \
+	echo "Building the PDF edition in the '$$profile' profile from $$out" && \
+	DLPS_RUN_LOG=$(CURDIR)/$$out/runs $(PY) tools/make_pdf.py --path-output $$out --pdf $(PDF)
 
 notebooks: $(STAMP)
 	rm -rf _build/notebooks

@@ -1,4 +1,5 @@
-"""Sphinx extension for the pages that make the course reusable: the data licences.
+"""Sphinx extension for what makes the course reusable: the data licences, and the single-page
+HTML from which ``make pdf`` prints the book.
 
 ``{data-licences}`` tabulates every dataset and weight file of the course data registry
 (``dlps/registry.py``): its title, source and licence, exactly as the registry states them, so
@@ -7,6 +8,12 @@ Copies that are only used to measure run times (``kit: False``) are marked as su
 
 The registry is pure data; it is loaded by path (as ``workshop`` loads ``dlps/schedule.py``), so
 the Sphinx process never imports ``dlps`` and therefore never imports torch.
+
+``singlehtml`` builds (the PDF edition, ``tools/make_pdf.py``) need one repair: Sphinx looks up
+the HTML handlers of custom nodes by builder name first and falls back to the format ("html")
+only when that name has none. sphinx-exercise registers handlers under "singlehtml", so every
+other extension's HTML handlers (MyST-NB's hidden-cell node, for one) would be missing there.
+``share_html_handlers`` copies them over, keeping any that "singlehtml" defines itself.
 """
 
 from __future__ import annotations
@@ -74,6 +81,17 @@ class DataLicences(SphinxDirective):
         return [_table(headers, licence_rows(registry_table()))]
 
 
+def share_html_handlers(app):
+    """Give the singlehtml builder every HTML node handler it does not define itself."""
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node_name, visit_depart in handlers.get("html", {}).items():
+        single.setdefault(node_name, visit_depart)
+
+
 def setup(app):
     app.add_directive("data-licences", DataLicences)
+    app.connect("builder-inited", share_html_handlers)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
