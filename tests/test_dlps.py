@@ -98,6 +98,8 @@ def lesson_headings() -> dict[int, set[str]]:
 
     headings = {}
     for path in notebooks(["lessons"]):
+        if not path.name[:2].isdigit():     # an appendix: no lesson number
+            continue
         number = int(path.name[:2])
         headings[number] = {m.group(1).strip().replace("`", "")
                             for m in re.finditer(r"^#{1,6} (.+)$", path.read_text(), re.M)}
