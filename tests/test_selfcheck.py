@@ -85,6 +85,26 @@ def test_learner_and_author_pins_are_two_files():
     assert "-r requirements.txt" in lines, "the dev file must include the learner pins"
 
 
+def test_make_env_installs_the_learner_pins_and_the_authors_targets_add_theirs(tmp_path):
+    """`make -n` (nothing runs) for a fresh environment: `make env` installs requirements.txt
+    only; `make test`, `make book` and `make lint` add requirements-dev.txt; a change to either
+    file makes the authors' stamp out of date."""
+    def planned(target: str) -> str:
+        return subprocess.run(["make", "-n", "-C", str(ROOT), target, f"VENV={tmp_path}/venv"],
+                              capture_output=True, text=True).stdout
+
+    learner = "pip install --quiet -r requirements.txt"
+    author = "pip install --quiet -r requirements-dev.txt"
+    env = planned("env")
+    assert learner in env and author not in env and "requirements-dev" not in env
+    for target in ("test", "book", "lint"):
+        commands = planned(target)
+        assert learner in commands and author in commands, target
+        assert commands.index(learner) < commands.index(author)
+    rule = re.search(r"^\$\(DEV_STAMP\):(.*)$", (ROOT / "Makefile").read_text(), re.M)
+    assert rule and {"requirements.txt", "requirements-dev.txt"} <= set(rule[1].split())
+
+
 def test_every_package_a_notebook_imports_is_a_learner_pin():
     """What a learner's notebook (or the dlps package it imports) needs is installed by
     `make env`: each imported top-level package belongs to a pinned distribution, or comes with
