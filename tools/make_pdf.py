@@ -56,6 +56,9 @@ div.highlight, div.cell_output, .output { overflow: visible !important;
 img { max-width: 100% !important; break-inside: avoid; }
 figure, table, mjx-container[display="true"] { break-inside: avoid; }
 mjx-container { overflow: visible !important; }
+/* Chromium prints shadows as large grey raster images: drop them. */
+html[data-theme] { --pst-color-shadow: transparent !important; }
+html body * { box-shadow: none !important; text-shadow: none !important; }
 """
 
 # Unfold what the web page folds: <details> (MyST-NB hidden cells, dropdown admonitions) and
