@@ -107,7 +107,7 @@ def build_single_page(path_output: Path) -> Path:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-6000:] + result.stderr[-6000:])
-        raise SystemExit(f"the single-page build failed (exit code {result.returncode})")
+        raise RuntimeError(f"the single-page build failed (exit code {result.returncode})")
     return path_output / "_build" / "singlehtml"
 
 
