@@ -36,36 +36,58 @@ def registry_table() -> dict[str, dict]:
 
 
 def licence_rows(table: dict[str, dict]) -> list[list[str]]:
-    """One row per dataset: title, source, licence, and how the course uses it."""
+    """One row per dataset: title (with a note for measuring-only copies), source, licence and
+    the registry name."""
     rows = []
     for name, entry in table.items():
-        use = ("read by the notebooks; packed into the workshop kit" if entry.get("kit", True)
-               else "only to measure run times where the official files cannot be had; "
-                    "never shown to readers or packed into the kit")
-        rows.append([entry["title"], entry["source"], entry["licence"], use, name])
+        title = entry["title"]
+        if not entry.get("kit", True):
+            title += " (not distributed: never shown to readers or packed into the workshop kit)"
+        rows.append([title, entry["source"], entry["licence"], name])
     return rows
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> nodes.table:
-    table = nodes.table(classes=["data-licences"])
-    group = nodes.tgroup(cols=len(headers))
+def _breakable(text: str, every: int = 16) -> str:
+    """Long unbroken tokens (URLs, checksums) get invisible break points, so that the table
+    wraps to the page width instead of hiding its last column."""
+    def soften(token: str) -> str:
+        if len(token) <= 24:
+            return token
+        return "\u200b".join(token[i:i + every] for i in range(0, len(token), every))
+    return " ".join(soften(token) for token in text.split(" "))
+
+
+def _cell(text: str, code: str | None = None) -> nodes.entry:
+    entry = nodes.entry()
+    paragraph = nodes.paragraph()
+    paragraph += nodes.Text(_breakable(text))
+    if code is not None:
+        # The registry name is code: a reader can find the entry in dlps/registry.py.
+        paragraph += nodes.Text(" ")
+        paragraph += nodes.literal(text=code)
+    entry += paragraph
+    return entry
+
+
+def _table(rows: list[list[str]]) -> nodes.table:
+    table = nodes.table(classes=["data-licences", "colwidths-given"])
+    group = nodes.tgroup(cols=3)
     table += group
-    for width in (3, 4, 2, 3, 2):
+    for width in (35, 45, 20):
         group += nodes.colspec(colwidth=width)
     head, body = nodes.thead(), nodes.tbody()
     group += head
     group += body
-    for parent, cells in [(head, headers)] + [(body, row) for row in rows]:
+    line = nodes.row()
+    for header in ("Data set (registry name)", "Source", "Licence"):
+        line += _cell(header)
+    head += line
+    for title, source, licence, name in rows:
         line = nodes.row()
-        for number, text in enumerate(cells):
-            entry = nodes.entry()
-            paragraph = nodes.paragraph()
-            # The registry name is code: a reader can find it in dlps/registry.py.
-            paragraph += (nodes.literal(text=text) if parent is body and number == 4
-                          else nodes.Text(text))
-            entry += paragraph
-            line += entry
-        parent += line
+        line += _cell(title, code=name)
+        line += _cell(source)
+        line += _cell(licence)
+        body += line
     return table
 
 
@@ -77,8 +99,7 @@ class DataLicences(SphinxDirective):
     def run(self):
         # Rebuild this page whenever the registry changes.
         self.env.note_dependency(str(REGISTRY_PATH))
-        headers = ["Data set", "Source", "Licence", "Use in the course", "Registry name"]
-        return [_table(headers, licence_rows(registry_table()))]
+        return [_table(licence_rows(registry_table()))]
 
 
 def share_html_handlers(app):
