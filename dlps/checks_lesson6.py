@@ -104,6 +104,19 @@ def cm_deriv_error(cm_deriv_error, dC_all, structures):
            "1/2 + 1/r and which 1/2 - 1/r.")
     got = to_tensor("dC_all", dC_all)
     expect(got.shape[0] == len(structures), "dC_all", "does not cover every structure.")
+    # recompute the error from calculus: a typed-in or zero value must not pass
+    exact = np.zeros(tuple(got.shape))
+    for n, atoms in enumerate(structures):
+        bond = atoms.positions[1] - atoms.positions[0]
+        gradient = bond / np.linalg.norm(bond) ** 3  # d(1/r)/d r_0
+        for sign, feature in ((1, 0), (-1, 1)):
+            exact[n, 0, :, feature] = sign * gradient
+            exact[n, 1, :, feature] = -sign * gradient
+    error = float(np.abs(got.numpy() - exact).max() / np.abs(exact).max())
+    expect(np.isclose(value, error, rtol=0.05, atol=1e-12), "cm_deriv_error",
+           "does not match the largest difference between dC_all and the exact derivatives "
+           "(divided by the largest exact derivative).",
+           "Compute it from the arrays; do not type in a number.")
     passed("cm_deriv_error", value, "DScribe's finite differences agree with calculus")
 
 
@@ -153,6 +166,24 @@ def cm_training(model_cm, history_cm, C_t, dC_t, C_all, dC_all, train_idx, val_i
     E_true = torch.as_tensor(np.asarray(energies), dtype=torch.float64)
     F_true = torch.as_tensor(np.asarray(forces), dtype=torch.float64)
     expect(bool(torch.isfinite(E_pred).all()), "model_cm", "predicts NaN or infinity.")
+    # the best validation loss in history_cm must be the validation loss of the kept weights
+    val = torch.as_tensor(np.asarray(val_idx))
+
+    def loss_on(rows):
+        return float(((E_pred[rows] - E_true[rows]) ** 2).mean() / E_true[train].var()
+                     + ((F_pred[rows] - F_true[rows]) ** 2).mean() / F_true[train].var())
+
+    best = min(history)
+    if np.isclose(best, loss_on(train), rtol=1e-2) and not np.isclose(best, loss_on(val),
+                                                                      rtol=1e-2):
+        raise CheckFailed("history_cm", "holds losses on the training structures: the "
+                          "validation loss must come from the validation structures, which "
+                          "the optimiser never sees.", "Evaluate on C_t[val_idx] after each "
+                          "step, and pick the best epoch by that loss.")
+    expect(np.isclose(best, loss_on(val), rtol=1e-2), "model_cm",
+           "does not hold the weights of the best validation epoch: its validation loss is "
+           "not the smallest value in history_cm.",
+           "Keep a deep copy of the state_dict at each new best and load it at the end.")
     if strict:
         expect(min(history) < 0.1 * history[0], "history_cm",
                "fell by less than a factor 10: the network has not learned enough yet.",
@@ -305,3 +336,168 @@ def lmax_sweep(force_mae_by_lmax, test_forces_by_lmax, test_F, l_max_values, str
                    "own l_max.")
     shown = ", ".join(f"l_max={k}: {v:.3f}" for k, v in sorted(maes.items()))
     passed("force_mae_by_lmax", None, f"held-out force MAE (eV/Å) {shown}")
+
+
+# --- the copper cluster: forces through the SOAP Jacobians -----------------------------------
+
+def _probe_soap():
+    """A small atom-centred SOAP for copper (30 features), cheap enough for a check."""
+    from dscribe.descriptors import SOAP
+
+    return SOAP(species=["Cu"], r_cut=5.0, n_max=4, l_max=2, sigma=0.5, periodic=False)
+
+
+class _ProbeNet(torch.nn.Module):
+    """A fixed smooth per-atom energy (B, atoms, K) -> (B,), on whatever device and dtype the
+    descriptors come in."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        generator = torch.Generator().manual_seed(6)
+        self.w1 = torch.nn.Parameter(torch.randn(n_features, 8, generator=generator,
+                                                 dtype=torch.float64) / n_features ** 0.5)
+        self.w2 = torch.nn.Parameter(torch.randn(8, generator=generator, dtype=torch.float64))
+
+    def forward(self, D):
+        hidden = torch.tanh(D @ self.w1.to(D))
+        return (hidden @ self.w2.to(D)).sum(dim=-1)
+
+
+def _chain_rule(model, D, dD, pattern="bijxk,bik->bjx"):
+    """Reference forces in float64: minus the gradient contracted with the Jacobian."""
+    D = D.detach().clone().requires_grad_(True)
+    (gradient,) = torch.autograd.grad(model(D).sum(), D)
+    return -torch.einsum(pattern, dD, gradient)
+
+
+@exercise_check
+def cluster_forces(standardise, cluster_energy_and_forces, structures):
+    """Exercise 4: standardised SOAP inputs and forces by the chain rule, tested against
+    central finite differences of the energy and against sum(F) = 0."""
+    soap = _probe_soap()
+    atoms_list = [atoms.copy() for atoms in structures[:2]]
+    jacobian, descriptors = soap.derivatives(atoms_list, method="analytical", attach=True)
+    n_features = descriptors.shape[-1]
+    mean = descriptors.reshape(-1, n_features).mean(axis=0)
+    scale = descriptors.reshape(-1, n_features).std(axis=0)
+    D_s, dD_s = call("standardise", standardise, descriptors, jacobian, mean, scale)
+    D_got, dD_got = to_tensor("standardise(...)[0]", D_s), to_tensor("standardise(...)[1]",
+                                                                       dD_s)
+    expect(tuple(dD_got.shape) == jacobian.shape, "standardise(...)[1]",
+           f"has shape {tuple(dD_got.shape)}; it must keep the shape of the Jacobian.")
+    if torch.allclose(dD_got, torch.as_tensor(jacobian), rtol=1e-4, atol=1e-9):
+        raise CheckFailed("standardise", "returns the raw Jacobian: it is missing the factor "
+                          "1/s_k (scaling) that the standardised descriptor D/s_k brings into "
+                          "every derivative.", "If D is divided by s, so is each dD.")
+    expect_close("standardise(...)[0]", D_got, (descriptors - mean) / scale, rtol=1e-4,
+                 atol=1e-5, hint="Subtract the mean and divide by the scale, feature by "
+                                 "feature.")
+    expect_close("standardise(...)[1]", dD_got, jacobian / scale, rtol=1e-4, atol=1e-6,
+                 hint="Divide the Jacobian by the scale of its last axis (the features); the "
+                      "mean drops out of a derivative.")
+    expect(isinstance(D_s, torch.Tensor) and isinstance(dD_s, torch.Tensor), "standardise",
+           "must return torch tensors, which the network can take.", "Use to_tensor(...).")
+
+    model = _ProbeNet(n_features)
+    result = call("cluster_energy_and_forces", cluster_energy_and_forces, model, D_s, dD_s)
+    expect(isinstance(result, tuple) and len(result) == 2, "cluster_energy_and_forces",
+           "must return two things: energies and forces.")
+    energy, forces = (to_tensor("energies", result[0]), to_tensor("forces", result[1]))
+    n_atoms = len(atoms_list[0])
+    expect(tuple(energy.shape) == (2,), "energies", f"has shape {tuple(energy.shape)} for a "
+           "batch of two structures; one energy per structure.")
+    expect(tuple(forces.shape) == (2, n_atoms, 3), "forces",
+           f"has shape {tuple(forces.shape)} for two structures of {n_atoms} atoms; it needs "
+           "one 3-vector per atom (contract over the centres i and the features k).")
+    D64 = torch.as_tensor((descriptors - mean) / scale)
+    dD64 = torch.as_tensor(jacobian / scale)
+    right = _chain_rule(model, D64, dD64)
+    size = float(right.abs().max())
+    expect(float(forces.abs().max()) > 1e-6 * size, "forces", "are zero everywhere.",
+           "Differentiate the energy with respect to D (D must require gradients) and "
+           "contract with the Jacobian.")
+
+    def near(candidate):
+        return float((forces - candidate).abs().max()) <= 1e-3 * size
+
+    if near(-right):
+        raise CheckFailed("forces", "have the opposite sign: a force is minus the gradient of "
+                          "the energy.", "F_j = -sum_i sum_k (de/dD_ik)(dD_ik/dr_j).")
+    for pattern in ("bijxk,bjk->bix", "bijxk,bik->bix", "bijxk,bjk->bjx"):
+        if near(_chain_rule(model, D64, dD64, pattern)) or near(
+                -_chain_rule(model, D64, dD64, pattern)):
+            raise CheckFailed("forces", "contract the wrong axis of the Jacobian (centres i "
+                              "and atoms j mixed up): the gradient with respect to D_ik must "
+                              "meet dD_ik/dr_j, summed over the centres i.",
+                              'Label the axes of dD "b i j x k" and of de/dD "b i k".')
+    # the visible part of the check: central differences of the energy itself
+    h = 1e-4
+    numeric = np.zeros((n_atoms, 3))
+    for j in range(n_atoms):
+        for axis in range(3):
+            energies = []
+            for sign in (1, -1):
+                moved = atoms_list[0].copy()
+                moved.positions[j, axis] += sign * h
+                D_moved = torch.as_tensor((soap.create(moved) - mean) / scale)[None]
+                energies.append(float(model(D_moved)[0]))
+            numeric[j, axis] = -(energies[0] - energies[1]) / (2 * h)
+    fd_error = float(np.abs(forces[0].numpy() - numeric).max() / np.abs(numeric).max())
+    net_force = float(forces.sum(dim=1).abs().max() / size)
+    expect(net_force < 1e-4, "forces", "do not sum to zero over the atoms of a structure, "
+           "although an isolated cluster feels no net force.",
+           "Each force must contain the contributions of all centres i (sum over i).")
+    expect(fd_error < 1e-3, "forces", "differ from central finite differences of the energy "
+           f"by {fd_error:.0e} of the largest force.",
+           "Check the sign, the Jacobian's scaling (1/s_k) and which axis you sum over.")
+    # the force term of the loss must reach the weights
+    _, forces_graph = call("cluster_energy_and_forces", cluster_energy_and_forces, model,
+                           D_s, dD_s, create_graph=True)
+    expect(isinstance(forces_graph, torch.Tensor) and forces_graph.requires_grad,
+           "cluster_energy_and_forces(..., create_graph=True)",
+           "returns forces that are not connected to the weights, so a force loss could not "
+           "train them.", "Pass create_graph on to torch.autograd.grad.")
+    passed("cluster_energy_and_forces", None,
+           f"forces match central differences of the energy to {fd_error:.0e} (relative); "
+           f"sum of forces {net_force:.0e} of the largest force")
+
+
+@exercise_check
+def energy_trend(energy_trend, n_atoms):
+    """Exercise 5: drift (slope, meV/atom/ps) and fluctuation (RMS about the line, meV/atom)
+    of a total energy recorded every dt_fs femtoseconds."""
+    dt_fs = 2.0
+    time_ps = dt_fs * np.arange(2001) / 1e3
+    rng = np.random.default_rng(5)
+    slope, amplitude = rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.0)  # meV/atom/ps, meV/atom
+    wiggle = amplitude * np.sin(2 * np.pi * time_ps / 0.13) + 0.5 * amplitude * np.sin(
+        2 * np.pi * time_ps / 0.31)
+    total_eV = 4.0 + n_atoms * 1e-3 * (slope * time_ps + wiggle)
+    result = call("energy_trend", energy_trend, total_eV, dt_fs)
+    expect(isinstance(result, tuple) and len(result) == 2, "energy_trend",
+           "must return two numbers: the slope and the fluctuation.")
+    got_slope, got_rms = (float(to_tensor("slope", result[0]).flatten()[0]),
+                          float(to_tensor("fluctuation", result[1]).flatten()[0]))
+    energy = 1e3 * total_eV / n_atoms
+    fit_slope, fit_intercept = np.polyfit(time_ps, energy, 1)
+    fit_rms = np.sqrt(np.mean((energy - fit_slope * time_ps - fit_intercept) ** 2))
+    end_to_end = (energy[-1] - energy[0]) / time_ps[-1]
+    if np.isclose(got_slope, end_to_end, rtol=1e-6) and not np.isclose(got_slope, fit_slope,
+                                                                       rtol=1e-3):
+        raise CheckFailed("slope", "uses only the first and the last energy; one wiggle at "
+                          "either end changes it.", "Fit a straight line through all points "
+                          "(np.polyfit with degree 1).")
+    for factor, what in ((n_atoms, "per structure, not per atom"),
+                         (1 / n_atoms, "divided by the number of atoms twice"),
+                         (1e-3, "a thousand times too small (energy in eV, or time in fs?)"),
+                         (1e3, "a thousand times too large")):
+        if np.isclose(got_slope, fit_slope * factor, rtol=1e-3):
+            raise CheckFailed("slope", f"is {what}.", "Convert to meV per atom and time to ps.")
+    expect_close("slope", got_slope, fit_slope, rtol=1e-3,
+                 hint="Fit energy in meV/atom against time in ps with a line.")
+    if np.isclose(got_rms, np.std(energy), rtol=1e-3):
+        raise CheckFailed("fluctuation", "is the spread about the mean, which includes the "
+                          "trend.", "Take the RMS of the deviations from the fitted line.")
+    expect_close("fluctuation", got_rms, fit_rms, rtol=1e-3,
+                 hint="Root-mean-square deviation of the energy (meV/atom) from the line.")
+    passed("energy_trend", None, "slope and fluctuation of a test signal with a known trend")
