@@ -90,18 +90,18 @@ IMAGES_DONE_JS = """async () => {
 }"""
 
 
-def root_page() -> str:
+def root_page(source: Path = ROOT) -> str:
     """The name of the book's first page (the root of _toc.yml): the single page's file name."""
-    return yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
+    return yaml.safe_load((source / "_toc.yml").read_text())["root"]
 
 
-def build_single_page(path_output: Path) -> Path:
+def build_single_page(path_output: Path, source: Path = ROOT) -> Path:
     """Build the one-page HTML edition into ``path_output/_build/singlehtml``.
 
     The flags match the HTML build of ``make book`` and of the test suite, so Sphinx sees the
     same configuration and both builds share the execution cache in ``path_output``."""
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml",
+    command = [str(jupyter_book), "build", str(source), "--builder", "singlehtml",
                "--path-output", str(path_output), "--warningiserror", "--nitpick",
                "--keep-going"]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -137,7 +137,7 @@ def find_chromium() -> str:
     return chromium
 
 
-def print_pdf(single: Path, pdf: Path) -> dict:
+def print_pdf(single: Path, pdf: Path, source: Path = ROOT) -> dict:
     """Print ``single/<root>.html`` to ``pdf``; returns what was checked on the way."""
     from playwright.sync_api import sync_playwright
 
@@ -157,14 +157,14 @@ def print_pdf(single: Path, pdf: Path) -> dict:
                 route.abort()
 
         page.route("**/*", only_local)
-        page.goto(f"{site}/{root_page()}.html", wait_until="load")
+        page.goto(f"{site}/{root_page(source)}.html", wait_until="load")
         still_folded = page.evaluate(UNFOLD_JS)
         page.add_style_tag(content=PRINT_CSS)
         page.emulate_media(media="print")
         mathjax = page.evaluate(MATHJAX_DONE_JS)
         errors = page.locator("mjx-merror").count()
         broken = page.evaluate(IMAGES_DONE_JS)
-        title = yaml.safe_load((ROOT / "_config.yml").read_text())["title"]
+        title = yaml.safe_load((source / "_config.yml").read_text())["title"]
         footer = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
                   f'{title} · <span class="pageNumber"></span> / '
                   '<span class="totalPages"></span></div>')
@@ -192,12 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf", type=Path, required=True, help="where to write the PDF")
     parser.add_argument("--skip-build", action="store_true",
                         help="print the single page already built in --path-output")
+    parser.add_argument("--source", type=Path, default=ROOT,
+                        help="the book's source folder (default: this repository)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     single = (args.path_output / "_build" / "singlehtml" if args.skip_build
-              else build_single_page(args.path_output))
+              else build_single_page(args.path_output, args.source))
     built = time.perf_counter()
-    report = print_pdf(single, args.pdf)
+    report = print_pdf(single, args.pdf, args.source)
     for problem in report["problems"]:
         print(f"make pdf: {problem}", file=sys.stderr)
     print(f"PDF written to {args.pdf} ({report['bytes'] / 1e6:.1f} MB; single page built in "
