@@ -151,5 +151,10 @@ def test_instructor_pages_are_computed_from_lessons_and_run_records(html):
     page = (html / "instructors" / "schedule.html").read_text()
     timetables = page.count('class="workshop-schedule')
     assert timetables == 3 + 2 + 4, timetables     # three days, two days, four half-days
+    # each format teaches a lesson (a teaching and an exercise row) or lists it as left out
+    tables = [schedule.timetable(key, lessons) for key in schedule.FORMATS]
     for lesson in lessons:
-        assert page.count(f"Lesson {lesson.number}: {lesson.title}") >= 3 * 2
+        expected = sum(2 if lesson in [plan.lesson for plan in table.plans] else 1
+                       for table in tables)
+        assert page.count(f"Lesson {lesson.number}: {lesson.title}") >= expected
+    assert page.count("Not in this timetable") == sum(bool(t.left_out) for t in tables)
