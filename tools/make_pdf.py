@@ -55,6 +55,8 @@ div.highlight, div.cell_output, .output { overflow: visible !important;
   max-height: none !important; }
 img { max-width: 100% !important; break-inside: avoid; }
 figure, table, mjx-container[display="true"] { break-inside: avoid; }
+/* A code cell or its output moves whole to the next sheet when it fits on one. */
+div.cell_input, div.cell_output, div.highlight { break-inside: avoid; }
 mjx-container { overflow: visible !important; }
 /* Chromium prints shadows as large grey raster images: drop them. */
 html[data-theme] { --pst-color-shadow: transparent !important; }
