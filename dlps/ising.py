@@ -79,7 +79,7 @@ def metropolis_sweep(spins: torch.Tensor, table: torch.Tensor, masks, generator=
 def energy_per_spin(spins: torch.Tensor) -> torch.Tensor:
     """Energy per spin -J/N sum over bonds s_i s_j (each bond once), with J = 1.
 
-    Taught in Lesson 7, section "Checking the simulator against exact results".
+    Taught in Lesson 7, section "Metropolis on a checkerboard".
     """
     bonds = spins * (spins.roll(1, dims=-1) + spins.roll(1, dims=-2))
     return -bonds.mean(dim=(-2, -1))
