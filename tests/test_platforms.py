@@ -160,8 +160,16 @@ PLANTED = {
     "split keeps float64": ["X32 = np.zeros((10, 2)).astype(np.float32)\n"
                             "a, a_test, b, b_test = train_test_split(X32, np.linspace(0, 1, 10))",
                             "torch.from_numpy(b).to(device)"],
+    "a returned tuple's float64 item": [
+        "def prepare(a):\n    return torch.as_tensor(a, dtype=torch.float32), a.mean(axis=0)",
+        "data, mean = prepare(np.random.rand(4, 2))",
+        "torch.as_tensor(mean).to(device)"],
 }
 SAFE = {
+    "a returned tuple's float32 item": [
+        "def prepare(a):\n    return torch.as_tensor(a, dtype=torch.float32), a.mean(axis=0)",
+        "data, mean = prepare(np.random.rand(4, 2))",
+        "data.to(device)"],
     "float() first": ["torch.from_numpy(np.linspace(0, 1, 5)).float().to(device)"],
     "float32 dtype": ["torch.as_tensor(np.random.rand(3), dtype=torch.float32, device=device)"],
     "float64 on the CPU": ["x = torch.randn(3)\nfd = (x.double() * 2).sum()"],

@@ -71,6 +71,18 @@ class Summary:
     passes_f64: bool          # returns float64 when an argument is float64
     moves_f64: bool           # moves a float64 argument to the device (or converts there)
     device: bool              # returns something on the device
+    #: for a function that always returns a tuple of one length: which items are float64,
+    #: with arguments that are not float64 and with float64 arguments
+    items_f64: tuple[bool, ...] | None = None
+    items_f64_given: tuple[bool, ...] | None = None
+
+
+def _tuple_items(returns) -> tuple[bool, ...] | None:
+    """Which items are float64, if every return statement gives a tuple of one length."""
+    shapes = {None if items is None else len(items) for _, items in returns}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return tuple(any(column) for column in zip(*(items for _, items in returns)))
 
 
 @dataclass
@@ -199,8 +211,10 @@ class Scanner:
             self.from_dlps |= {alias.asname or alias.name for alias in node.names}
         elif isinstance(node, ast.Return) and node.value is not None:
             kind = self.kind(node.value)
+            items = (tuple(self.kind(e, report=False).f64 for e in node.value.elts)
+                     if isinstance(node.value, ast.Tuple) else None)
             if self.returns:
-                self.returns[-1].append(kind)
+                self.returns[-1].append((kind, items))
         elif isinstance(node, ast.Try):
             for part in (node.body, *[h.body for h in node.handlers], node.orelse,
                          node.finalbody):
@@ -221,9 +235,10 @@ class Scanner:
         self.function(node.args, node.body, Kind(f64=True))
         given_f64 = self.returns.pop()
         moves, self.findings = bool(self.findings), saved
-        return Summary(returns_f64=any(k.f64 for k in plain),
-                       passes_f64=any(k.f64 for k in given_f64), moves_f64=moves,
-                       device=any(k.device for k in plain))
+        return Summary(returns_f64=any(k.f64 for k, _ in plain),
+                       passes_f64=any(k.f64 for k, _ in given_f64), moves_f64=moves,
+                       device=any(k.device for k, _ in plain),
+                       items_f64=_tuple_items(plain), items_f64_given=_tuple_items(given_f64))
 
     def function(self, args: ast.arguments, body, parameters: Kind = NOTHING):
         """A function body: parameters as given; its local names stay local."""
@@ -246,6 +261,16 @@ class Scanner:
             for number, t in enumerate(target.elts):
                 self.bind(t, None, self.kind(value.args[number // 2], report=False))
             return
+        summary = (self.functions.get(value.func.id) if isinstance(value, ast.Call)
+                   and isinstance(value.func, ast.Name) else None)
+        if isinstance(target, (ast.Tuple, ast.List)) and summary is not None:
+            given = any(self.kind(a, report=False).f64 for a in value.args)
+            items = summary.items_f64_given if given else summary.items_f64
+            if items is not None and len(items) == len(target.elts):
+                # a notebook function returning (a, b, c): each name gets its item's kind
+                for t, item_f64 in zip(target.elts, items):
+                    self.bind(t, None, Kind(item_f64, kind.device))
+                return
         if isinstance(target, ast.Name):
             self.names[target.id] = kind
         elif isinstance(target, (ast.Tuple, ast.List)):
