@@ -14,6 +14,7 @@ test checks against the lessons' real headings.  Lessons import it as ``import d
   ``dlps.fit``
                              -- training plumbing                      (Lessons 2 and 4)
 * ``dlps.data``              -- course data directory and dataset registry
+* ``dlps.ising``             -- 2D Ising Monte Carlo and exact results (Lesson 7)
 """
 
 from __future__ import annotations

@@ -112,11 +112,12 @@ def test_every_lesson_reference_in_dlps_names_a_real_heading():
     import re
 
     import dlps.data
+    import dlps.ising
     import dlps.training
 
     headings = lesson_headings()
     references = []
-    for module in (dlps, dlps.data, dlps.training, dlps.runlog):
+    for module in (dlps, dlps.data, dlps.training, dlps.runlog, dlps.ising):
         for name, member in [(module.__name__, module)] + inspect.getmembers(module):
             doc = inspect.getdoc(member) if callable(member) or member is module else None
             for number, section in re.findall(r'Lesson (\d+), section\s+"([^"]+)"', doc or ""):
