@@ -127,8 +127,10 @@ def lesson5() -> list[dict]:
         n = 5 * per_class
         steps_per_epoch = math.ceil(n / min(64, n))
         epochs = max(s["target_epochs"], math.ceil(s["min_steps"] / steps_per_epoch))
+        # validation as large as the labelled set (at most target_val_size), every epoch
+        val = 5 * min(per_class, s["target_val_size"] // 5)
         items.append(work(digit, 2 * s["digit_repeats"] * epochs * n,
-                          2 * s["digit_repeats"] * 5 * s["target_val_size"],
+                          2 * s["digit_repeats"] * epochs * val,
                           2 * s["digit_repeats"] * epochs * steps_per_epoch))
     resnet = forward_flops(torchvision.models.resnet18(num_classes=10),
                            (3, s["image_size"], s["image_size"]))
@@ -142,7 +144,8 @@ def lesson5() -> list[dict]:
         batch = min(s["batch_size"], n)
         steps_per_epoch = math.ceil(n / batch)
         epochs = max(s["scratch_epochs"], math.ceil(s["scratch_min_steps"] / steps_per_epoch))
-        items.append(work(resnet, epochs * n, 5 * s["scratch_val_size"] + s["cifar_test_size"],
+        val = min(n, s["cifar_val_size"])   # validation as large as the labelled set
+        items.append(work(resnet, epochs * n, epochs * val + s["cifar_test_size"],
                           epochs * steps_per_epoch))
     return items
 
