@@ -7,6 +7,7 @@
     python -m dlps benchmark [--record FOLDER]   # the self-check's micro-benchmark alone
     python -m dlps calibrate FOLDER...           # write dlps/reference_times.py from run records
     python -m dlps calibrate --run FOLDER        # run every lesson (laptop profile), then write
+    python -m dlps calibrate --add FOLDER        # add a lesson timed on its own to that file
 
 Set DLPS_DATA to choose the folder (e.g. a workshop kit being prepared).
 """
@@ -43,6 +44,9 @@ def main(argv=None) -> int:
     calibrate.add_argument("--run", action="store_true",
                            help="first run every lesson (profile: $DLPS_PROFILE, else laptop) "
                                 "with benchmarks, recording into the one FOLDER given")
+    calibrate.add_argument("--add", action="store_true",
+                           help="add the lessons of FOLDER to the existing reference, their "
+                                "times rescaled by the two benchmark scores")
     args = parser.parse_args(argv)
 
     if args.command == "check":
@@ -61,7 +65,7 @@ def main(argv=None) -> int:
             profile = os.environ.get("DLPS_PROFILE") or "laptop"
             print(f"wrote {selfcheck.run_and_calibrate(args.folders[0], profile)}")
         else:
-            print(f"wrote {selfcheck.calibrate(args.folders)}")
+            print(f"wrote {selfcheck.calibrate(args.folders, add=args.add)}")
         return 0
 
     if args.command == "kit-readme":

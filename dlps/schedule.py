@@ -157,6 +157,34 @@ def build_reference(records: dict[str, dict | list[dict]], benchmarks: list[dict
     }
 
 
+def add_to_reference(reference: dict, new: dict) -> dict:
+    """``reference`` with the lessons of ``new`` (measured later, with a benchmark of its own)
+    added or replaced, their times rescaled to the reference machine's benchmark score.
+
+    Predictions assume run time inversely proportional to the benchmark score, so a lesson timed
+    at score b on a machine of the same kind counts as ``seconds * b / reference score``. For a
+    lesson added after the last full calibration, instead of rerunning every lesson.
+    """
+    if (new["device"], new["machine"]) != (reference["device"], reference["machine"]):
+        raise ValueError(f"the new runs come from {new['device']}/{new['machine']}, the "
+                         f"reference from {reference['device']}/{reference['machine']}")
+    factor = new["benchmark"]["score"] / reference["benchmark"]["score"]
+    merged = {**reference, "lessons": dict(reference["lessons"]),
+              "finished": dict(reference["finished"]), "minutes": dict(reference["minutes"]),
+              "torch": sorted(set(reference["torch"]) | set(new["torch"])),
+              "command": reference["command"] + "; then " + new["command"]}
+    for name, times in new["lessons"].items():
+        merged["lessons"][name] = {profile: round(seconds * factor, 1)
+                                   for profile, seconds in times.items()}
+        merged["finished"][name] = new["finished"][name]
+        if name in new["minutes"]:
+            merged["minutes"][name] = new["minutes"][name]
+    merged["added"] = {**reference.get("added", {}),
+                       **{name: {"benchmark": new["benchmark"]["score"],
+                                 "scaled_by": round(factor, 3)} for name in new["lessons"]}}
+    return merged
+
+
 def write_reference(reference: dict, path: Path = REFERENCE_FILE) -> Path:
     """Write the generated reference file (a Python literal, so that pip installs it too)."""
     text = (
@@ -166,7 +194,9 @@ def write_reference(reference: dict, path: Path = REFERENCE_FILE) -> Path:
         "the median where a lesson ran more than once;\n"
         "``benchmark``: the micro-benchmark score (median of its runs) on the same machine;\n"
         "``finished``: when each of those runs ended (which runs they were);\n"
-        "``minutes``: [teaching, exercises] of each lesson's Overview when it was measured.\n"
+        "``minutes``: [teaching, exercises] of each lesson's Overview when it was measured;\n"
+        "``added`` (if present): lessons timed later on their own, with that run's benchmark\n"
+        "score and the factor that rescaled their times to the reference score.\n"
         '"""\n\n'
         f"REFERENCE = {pprint.pformat(reference, width=96, sort_dicts=False)}\n"
     )

@@ -540,11 +540,13 @@ def self_check(benchmark_seconds: float = BENCHMARK_SECONDS) -> bool:
 
 
 def calibrate(folders: list[Path], output: Path | None = None,
-              command: str | None = None) -> Path:
+              command: str | None = None, add: bool = False) -> Path:
     """Write the reference file from the run records and benchmark results in ``folders``.
 
     A folder without benchmark results (e.g. the run log of ``make book``) gets three benchmark
-    runs now, on this machine, which must then be the machine that ran the notebooks.
+    runs now, on this machine, which must then be the machine that ran the notebooks.  With
+    ``add``, the lessons of ``folders`` are added to the existing reference instead, rescaled
+    by the two benchmark scores (``schedule.add_to_reference``).
     """
     from .runlog import read_records
 
@@ -557,8 +559,11 @@ def calibrate(folders: list[Path], output: Path | None = None,
             for _ in range(3):
                 record_benchmark(folder, benchmark())
         benchmarks += read_benchmarks(folder)
-    command = command or "python -m dlps calibrate " + " ".join(map(str, folders))
+    command = command or ("python -m dlps calibrate " + ("--add " if add else "")
+                          + " ".join(map(str, folders)))
     reference = schedule.build_reference(records, benchmarks, schedule.read_lessons(), command)
+    if add:
+        reference = schedule.add_to_reference(schedule.load_reference(), reference)
     return schedule.write_reference(reference, output or schedule.REFERENCE_FILE)
 
 

@@ -187,3 +187,26 @@ def test_a_shorter_day_leaves_lessons_out_instead_of_overrunning():
     table = schedule.timetable(short_day)
     assert table.left_out and all(blocks[-1].end <= fmt.start + 6 * 60
                                   for blocks in table.sessions)
+
+
+def test_a_lesson_timed_later_joins_the_reference_at_the_reference_speed():
+    """calibrate --add: a lesson timed on a machine half as fast (benchmark score 50 against
+    100) counts half its seconds; runs from another kind of machine are refused."""
+    import pytest
+
+    reference = {"command": "python -m dlps calibrate --run A", "device": "cpu",
+                 "machine": "x86_64", "torch": ["2.15.0"], "benchmark": {"score": 100.0},
+                 "finished": {"lessons/01_a": {"laptop": ["t1"]}},
+                 "lessons": {"lessons/01_a": {"laptop": 10.0}},
+                 "minutes": {"lessons/01_a": [60, 30]}}
+    new = {**reference, "command": "python -m dlps calibrate --add B",
+           "benchmark": {"score": 50.0}, "finished": {"lessons/07_b": {"laptop": ["t2"]}},
+           "lessons": {"lessons/07_b": {"laptop": 40.0}}, "minutes": {"lessons/07_b": [90, 45]}}
+    merged = schedule.add_to_reference(reference, new)
+    assert merged["lessons"] == {"lessons/01_a": {"laptop": 10.0},
+                                 "lessons/07_b": {"laptop": 20.0}}
+    assert merged["minutes"]["lessons/07_b"] == [90, 45]
+    assert merged["benchmark"] == {"score": 100.0}
+    assert merged["added"]["lessons/07_b"]["scaled_by"] == 0.5
+    with pytest.raises(ValueError, match="come from"):
+        schedule.add_to_reference(reference, {**new, "machine": "arm64"})
