@@ -15,15 +15,11 @@ solutions/, not only tests/.)
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +29,7 @@ BUILD = Path(os.environ.get("DLPS_TEST_BUILD") or ROOT / "_build").resolve()
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 
 import layout  # noqa: E402
+from local_server import serve  # noqa: E402, F401  (tests import it from here)
 
 # Set before anything imports torch, in the controller and in every xdist worker.
 TEST_ENV = {
@@ -235,19 +232,3 @@ def book_pages(html: Path) -> list[Path]:
             and p.name not in ("search.html", "genindex.html")]
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def serve(folder: Path):
-    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port); yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
