@@ -45,6 +45,10 @@ REFERENCE_FILE = Path(__file__).resolve().with_name("reference_times.py")
 #: A lesson whose notebook runs longer than this fraction of its teaching minutes keeps the room
 #: waiting: the self-check adds a note.
 WAIT_FRACTION = 0.25
+#: Largest ratio of the highest to the lowest benchmark score that a reference may rest on. On
+#: a quiet 2-core machine the scores of one calibration spread by about 1.1x; a reference once
+#: taken while other programs were computing spread 1.6x and made every prediction optimistic.
+MAX_BENCHMARK_SPREAD = 1.25
 
 _TITLE = re.compile(r"^# Lesson (\d+): (.+?)\s*$", re.M)
 _TEACHING = re.compile(r"\*\*Teaching:\*\*\s*(\d+)\s*min")
@@ -143,6 +147,12 @@ def build_reference(records: dict[str, dict | list[dict]], benchmarks: list[dict
                 median([r["seconds"] for r in chosen]), 1)
             finished.setdefault(name, {})[profile] = sorted(r["finished"] for r in chosen)
     scores = [b["score"] for b in benchmarks]
+    if max(scores) > MAX_BENCHMARK_SPREAD * min(scores):
+        raise ValueError(
+            f"the benchmark scores range from {min(scores):.0f} to {max(scores):.0f} "
+            f"({max(scores) / min(scores):.2f}x, more than {MAX_BENCHMARK_SPREAD}x): the machine "
+            "was busy with other work while it was measured, so its times would predict too "
+            "little. Run the calibration again with nothing else computing.")
     (device, machine), = machines
     return {
         "command": command,

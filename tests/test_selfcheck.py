@@ -170,7 +170,14 @@ def test_self_check_passes_a_wrong_author_tool_and_fails_a_wrong_learner_package
     assert f"read {selfcheck.REQUIREMENTS}" in result.stdout
     if kind == "author":
         assert packages.startswith("[ ok ]") and "pins of requirements.txt installed" in packages
-        assert result.returncode == 0 and result.stdout.splitlines()[-1].startswith("PASS")
+        # The verdict must not blame the packages. Other checks (the data, on a machine whose
+        # test datasets are not prepared yet) may fail for their own reasons, which this test
+        # does not control, so it reads the list of failed checks instead of demanding PASS.
+        verdict = result.stdout.splitlines()[-1]
+        failed = verdict.split(":", 1)[1].split(" need attention")[0] if verdict.startswith(
+            "FAIL") else ""
+        assert "Packages" not in failed, verdict
+        assert verdict.startswith("PASS") == (result.returncode == 0)
     else:
         assert packages.startswith("[FAIL]") and "1 of" in packages
         assert f"{package}: 0.0.1 installed" in result.stdout
@@ -359,6 +366,12 @@ def test_calibrate_writes_the_reference_from_run_records(tmp_path):
     write_record(runs, "lessons/02_regression", 200.0, device_name="arm64, 8 threads")
     with pytest.raises(ValueError, match="different machines"):
         selfcheck.calibrate([runs], output=tmp_path / "mixed.py")
+    # Benchmarks that spread more than a quiet machine's do were taken on a busy machine.
+    (runs / "lessons" / "02_regression.json").unlink()     # the other machine's record
+    selfcheck.record_benchmark(runs, {"score": 60.0, "device": "cpu",
+                                      "machine": "x86_64, 2 threads"})
+    with pytest.raises(ValueError, match=r"range from 60 to 110 \(1.83x"):
+        selfcheck.calibrate([runs], output=tmp_path / "busy.py")
     # Without a benchmark there is nothing to scale by.
     with pytest.raises(ValueError, match="no benchmark"):
         schedule.build_reference({}, [], [], "test")
@@ -381,7 +394,7 @@ def test_calibrate_takes_the_median_of_repeated_runs(tmp_path):
 def test_calibrate_measures_the_machine_when_a_folder_has_no_benchmark(tmp_path, monkeypatch):
     runs = tmp_path / "book-laptop-runs"            # e.g. the run log of `make book`
     write_record(runs, "lessons/01_tensors_autograd", 120.0)
-    scores = iter([90.0, 120.0, 100.0])
+    scores = iter([95.0, 110.0, 100.0])
     monkeypatch.setattr(selfcheck, "benchmark", lambda: {
         "score": next(scores), "device": "cpu", "machine": "x86_64, 2 threads"})
     reference = schedule.load_reference(selfcheck.calibrate([runs], output=tmp_path / "ref.py"))
@@ -420,6 +433,8 @@ def test_committed_reference_was_generated_for_the_current_lessons():
     assert set(reference["lessons"]) <= lessons
     assert all(seconds > 0 for times in reference["lessons"].values()
                for seconds in times.values())
+    spread = reference["benchmark"]["highest"] / reference["benchmark"]["lowest"]
+    assert spread <= schedule.MAX_BENCHMARK_SPREAD, "the reference was measured on a busy machine"
 
 
 # --------------------------------------------------------------------------- the whole check
